@@ -1,0 +1,64 @@
+# Copyright 2026 The TradeFM contributors. Licensed under the Apache License, Version 2.0.
+"""TradeFM: a generative foundation model of Level-3 order flow, its LOB simulator and evaluation.
+
+Importing the package registers ``TradeFMConfig`` / ``TradeFMModel`` / ``TradeFMForCausalLM`` with
+transformers' Auto classes. Heavier parts (readers, simulator, evaluation) are imported lazily on
+first attribute access so that ``import modeling_tradefm`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .errors import DataError
+from .events import EventTable
+
+__version__ = "0.1.0"
+
+# public name -> submodule that defines it
+_LAZY = {
+    "TradeFMConfig": "configuration_tradefm",
+    "TradeFMModel": "modeling_tradefm",
+    "TradeFMForCausalLM": "modeling_tradefm",
+    "TradeFMPreTrainedModel": "modeling_tradefm",
+    "TradeFMTokenizer": "tokenization_tradefm",
+    "read_events": "io",
+    "FeatureConfig": "features",
+    "build_features": "features",
+    "Simulator": "simulator",
+    "rollout": "generation_tradefm",
+    "TradeFMProposer": "generation_tradefm",
+    "OrderBatch": "proposer",
+    "OrderProposer": "proposer",
+    "load_proposer": "proposer",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def register_tradefm() -> None:
+    """Register the TradeFM classes with transformers' Auto classes (idempotent)."""
+    from .configuration_tradefm import TradeFMConfig
+    from .modeling_tradefm import TradeFMForCausalLM, TradeFMModel
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
+
+    AutoConfig.register("tradefm", TradeFMConfig, exist_ok=True)
+    AutoModel.register(TradeFMConfig, TradeFMModel, exist_ok=True)
+    AutoModelForCausalLM.register(TradeFMConfig, TradeFMForCausalLM, exist_ok=True)
+    TradeFMConfig.register_for_auto_class()
+    TradeFMModel.register_for_auto_class("AutoModel")
+    TradeFMForCausalLM.register_for_auto_class("AutoModelForCausalLM")
+
+
+try:
+    register_tradefm()
+except ModuleNotFoundError as _exc:  # model files not present (partial checkout) or torch missing
+    if not (_exc.name or "").startswith(("modeling_tradefm.", "torch")):
+        raise
+
+__all__ = ["DataError", "EventTable", "register_tradefm", "__version__", *_LAZY]

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``tradefm`` console command; see ``modeling_tradefm.cli``."""
