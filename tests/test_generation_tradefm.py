@@ -1,0 +1,275 @@
+# Copyright 2026 The TradeFM contributors. Licensed under the Apache License, Version 2.0.
+"""Rollouts: sampling utilities, the closed-loop driver, and TradeFM rollouts on a tiny model.
+
+The sampling and driver tests run on synthetic logits and a small fake book so that they pin the
+driver's own behaviour; the TradeFM tests use a tiny randomly initialised model with a tokenizer
+calibrated on a real slice, and the real simulator.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from modeling_tradefm.events import (
+    ACTION_ADD,
+    ACTION_CANCEL,
+    ACTION_FILL,
+    ACTION_TRADE,
+    SIDE_ASK,
+    SIDE_BID,
+    EventTable,
+)
+from modeling_tradefm.generation_tradefm import (
+    InjectedOrder,
+    InjectionSchedule,
+    SamplingConfig,
+    apply_repetition_penalty,
+    apply_top_k,
+    apply_top_p,
+    price_from_depth,
+    process_logits,
+    rollout,
+    rollout_generators,
+    sample_tokens,
+)
+from modeling_tradefm.proposer import MARKET_PRICE_BID, OrderBatch, OrderProposer
+
+# ---------------------------------------------------------------------------------------------
+# sampling utilities
+# ---------------------------------------------------------------------------------------------
+
+
+def test_repetition_penalty_matches_transformers():
+    from transformers.generation.logits_process import RepetitionPenaltyLogitsProcessor
+
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 50, generator=g)
+    seen = torch.randint(0, 50, (3, 20), generator=g)
+    ours = apply_repetition_penalty(logits, seen, 1.2)
+    ref = RepetitionPenaltyLogitsProcessor(1.2)(seen, logits.clone())
+    torch.testing.assert_close(ours, ref, rtol=0, atol=0)
+    # unseen tokens untouched, seen ones pushed towards lower probability
+    mask = torch.zeros_like(logits, dtype=torch.bool).scatter(1, seen, True)
+    assert torch.equal(ours[~mask], logits[~mask])
+    assert (ours[mask] < logits[mask]).all()
+
+
+def test_top_k_and_top_p_match_transformers():
+    from transformers.generation.logits_process import TopKLogitsWarper, TopPLogitsWarper
+
+    g = torch.Generator().manual_seed(1)
+    logits = torch.randn(4, 100, generator=g) * 3
+    ids = torch.zeros(4, 1, dtype=torch.long)
+    assert torch.equal(apply_top_k(logits, 7), TopKLogitsWarper(7)(ids, logits.clone()))
+    for p in (0.3, 0.9):
+        ours = torch.isfinite(apply_top_p(logits, p))
+        ref = torch.isfinite(TopPLogitsWarper(p)(ids, logits.clone()))
+        assert torch.equal(ours, ref), p
+        probs = torch.softmax(logits, -1)
+        assert ((probs * ours).sum(-1) >= p - 1e-6).all()
+
+
+def test_top_p_keeps_the_argmax_even_when_it_alone_exceeds_p():
+    logits = torch.tensor([[10.0, 0.0, 0.0, 0.0]])
+    kept = torch.isfinite(apply_top_p(logits, 0.1))
+    assert kept.tolist() == [[True, False, False, False]]
+
+
+def test_sample_tokens_follows_the_distribution():
+    probs = torch.tensor([0.1, 0.0, 0.6, 0.3], dtype=torch.float64)
+    logits = probs.log().float().expand(1, -1)
+    (g,), _ = rollout_generators(7, [0])
+    draws = torch.stack([sample_tokens(logits, [g]) for _ in range(4000)]).flatten()
+    freq = torch.bincount(draws, minlength=4).double() / len(draws)
+    assert freq[1] == 0  # zero-probability token never drawn
+    assert torch.allclose(freq, probs, atol=0.03)
+
+
+def test_sample_tokens_is_row_independent():
+    """A row's draw depends on its logits and its generator only, not on its batch mates."""
+    g = torch.Generator().manual_seed(3)
+    logits = torch.randn(5, 300, generator=g)
+    gens, _ = rollout_generators(11, range(5))
+    batch = sample_tokens(logits, gens)
+    singles = []
+    for i in range(5):
+        (gi,), _ = rollout_generators(11, [i])
+        singles.append(int(sample_tokens(logits[i:i + 1], [gi])))
+    assert batch.tolist() == singles
+    # and the streams differ between rollouts (else "independent" rollouts would be copies)
+    draws = [torch.rand(8, generator=gg).tolist() for gg in rollout_generators(11, range(5))[0]]
+    assert len({tuple(d) for d in draws}) == 5
+
+
+def test_greedy_and_processing_order():
+    logits = torch.tensor([[1.0, 3.0, 2.0], [0.5, -1.0, 0.4]])
+    cfg = SamplingConfig(temperature=0, repetition_penalty=1.0)
+    assert sample_tokens(process_logits(logits, torch.zeros(2, 0, dtype=torch.long), cfg), [], greedy=True).tolist() == [1, 0]
+    # penalising token 1 of row 0 with a huge penalty makes token 2 the argmax
+    cfg = SamplingConfig(temperature=0, repetition_penalty=10.0)
+    seen = torch.tensor([[1], [2]])
+    out = process_logits(logits, seen, cfg)
+    assert torch.argmax(out, -1).tolist() == [2, 0]
+
+
+def test_sampling_config_validation():
+    with pytest.raises(ValueError):
+        SamplingConfig(top_p=0)
+    with pytest.raises(ValueError):
+        SamplingConfig(temperature=-1)
+    with pytest.raises(ValueError):
+        SamplingConfig(repetition_penalty=0)
+
+
+def test_price_from_depth_rounds_to_nearest_tick():
+    mid = np.array([100.0e9, 100.0e9, 50.0e9])
+    depth = np.array([0.00124, -0.00126, 0.0])
+    tick = np.array([250_000_000, 250_000_000, 10_000_000])  # 0.25, 0.25, 0.01
+    out = price_from_depth(mid, depth, tick)
+    assert out.tolist() == [100_000_000_000, 99_750_000_000, 50_000_000_000]
+    assert (out % tick == 0).all()
+
+
+# ---------------------------------------------------------------------------------------------
+# injection schedule
+# ---------------------------------------------------------------------------------------------
+
+
+def test_injection_schedule_one_per_step_in_time_order():
+    orders = [InjectedOrder(300, "sell", 5, price=10), InjectedOrder(100, "buy", 1), InjectedOrder(100, "B", 2)]
+    s = InjectionSchedule(orders, [0, 1])
+    assert len(s) == 6
+    assert s.pop_due(0, 99) is None
+    first = s.pop_due(0, 500)
+    second = s.pop_due(0, 500)
+    assert (first.size, second.size) == (1, 2)  # equal times keep the user's order
+    assert s.pop_due(0, 500).side == SIDE_ASK
+    assert s.pop_due(0, 10_000) is None and s.pending(0) == 0 and s.pending(1) == 3
+    per = InjectionSchedule({1: [InjectedOrder(5, "buy", 1)]}, [0, 1])
+    assert per.pending(0) == 0 and per.pending(1) == 1
+
+
+def test_injected_order_validation():
+    with pytest.raises(ValueError):
+        InjectedOrder(0, "x", 1)
+    with pytest.raises(ValueError):
+        InjectedOrder(0, "buy", 0)
+    with pytest.raises(ValueError):
+        InjectedOrder(0, "buy", 1, price=-5)
+    assert InjectedOrder(0, "buy", 1).order_price == MARKET_PRICE_BID
+
+
+# ---------------------------------------------------------------------------------------------
+# the driver, on a fake book and a scripted proposer
+# ---------------------------------------------------------------------------------------------
+
+
+class _Result:
+    def __init__(self, void_reason=None, last_price=None):
+        self.void_reason = void_reason
+        self.last_price = last_price
+
+
+class FakeBook:
+    """Just enough book for the driver: logs accepted orders, voids cancels on an empty side."""
+
+    tick_size = 1
+
+    def __init__(self):
+        self.rows = []
+        self.resting = {SIDE_BID: 0, SIDE_ASK: 0}
+
+    def copy(self):
+        b = FakeBook()
+        b.rows = list(self.rows)
+        b.resting = dict(self.resting)
+        return b
+
+    def submit(self, ts_ns, action, side, price, size, participant=0):
+        if action == ACTION_CANCEL and self.resting[side] == 0:
+            return _Result("cancel_empty_side")
+        last = None
+        if price == MARKET_PRICE_BID:
+            last = 105
+            self.rows.append((ts_ns, ACTION_TRADE, side, last, size, participant))
+        else:
+            self.resting[side] += 1 if action == ACTION_ADD else -1
+        self.rows.append((ts_ns, action, side, price, size, participant))
+        return _Result(None, last)
+
+    def vwap_mid(self):
+        return 100.0
+
+    def log(self):
+        if not self.rows:
+            return EventTable.empty()
+        cols = np.array(self.rows, dtype=np.int64).T
+        return EventTable.from_columns(
+            ts_recv=cols[0], action=cols[1], side=cols[2], price=cols[3], size=cols[4], participant=cols[5]
+        )
+
+
+class ScriptedProposer(OrderProposer):
+    """Alternates add bid / cancel ask every 1 µs; records what it observed."""
+
+    name = "scripted"
+
+    def start(self, prefix, books, seed):
+        self.observed = []
+
+    def propose(self, books):
+        n = len(books)
+        k = len(self.observed)
+        action = ACTION_ADD if k % 2 == 0 else ACTION_CANCEL
+        side = SIDE_BID if k % 2 == 0 else SIDE_ASK
+        return OrderBatch(np.full(n, 1000), np.full(n, action), np.full(n, side), np.full(n, 99), np.full(n, 3),
+                          np.zeros(n))
+
+    def observe(self, applied, books):
+        self.observed.append(applied.copy())
+
+
+def _prefix(ts=1_000_000):
+    return EventTable.from_columns(ts_recv=[ts], action=[ACTION_ADD], side=[SIDE_BID], price=[99], size=[1])
+
+
+def test_driver_counts_voids_and_injects_in_place_of_the_proposal():
+    proposer = ScriptedProposer()
+    prefix = _prefix()
+    books = [FakeBook(), FakeBook()]
+    inject = {1: [InjectedOrder(1_000_000 + 2500, "buy", 50)]}  # due at rollout 1's third step
+    out = rollout(proposer, prefix, 6, num_rollouts=2, seed=0, inject=inject, books=books)
+    r0, r1 = out
+    # rollout 0: cancels on the ask side (never any ask) are void; adds are logged
+    assert r0.void_counts == {"cancel_empty_side": 3}
+    assert len(r0.events) == 3 and (r0.events.action == ACTION_ADD).all()
+    assert np.array_equal(r0.events.ts_recv, 1_000_000 + np.array([1000, 3000, 5000]))
+    assert r0.meta["injected"] == 0 and r0.meta["void"] == 3 and r0.meta["end_ts_ns"] == 1_000_000 + 6000
+    # rollout 1: step 3 (clock 3000 ≥ 2500) is the injected market buy, stamped at its own time
+    assert r1.meta["injected"] == 1
+    inj = r1.events[r1.events.participant == 1]
+    assert inj.action.tolist() == [ACTION_TRADE, ACTION_ADD]
+    assert inj.ts_recv.tolist() == [1_002_500, 1_002_500]
+    assert (r1.events.participant[r1.events.ts_recv != 1_002_500] == 0).all()
+    # the proposer observed the fill price in place of the market sentinel, and participant 1
+    step3 = proposer.observed[2]
+    assert step3.participant.tolist() == [0, 1]
+    assert step3.price.tolist() == [99, 105]
+    assert step3.dt_ns.tolist() == [1000, 500]
+    # later steps resume from the injected order's time
+    assert r1.meta["end_ts_ns"] == 1_002_500 + 3 * 1000
+
+
+def test_driver_injection_before_start_is_stamped_at_the_clock():
+    out = rollout(ScriptedProposer(), _prefix(), 1, inject=[InjectedOrder(5, "buy", 2, price=101)], books=[FakeBook()])
+    ev = out[0].events
+    assert ev.ts_recv.tolist() == [1_000_000] and ev.price.tolist() == [101] and ev.participant.tolist() == [1]
+
+
+def test_driver_rejects_rollout_ids_for_proposers_without_them():
+    with pytest.raises(ValueError, match="rollout_ids"):
+        rollout(ScriptedProposer(), _prefix(), 1, rollout_ids=[3], books=[FakeBook()])
+    with pytest.raises(ValueError):
+        rollout(ScriptedProposer(), _prefix(), 1, num_rollouts=2, books=[FakeBook()])
