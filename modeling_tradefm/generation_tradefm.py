@@ -681,8 +681,6 @@ class TradeFMProposer(OrderProposer):
 
     # -- OrderProposer ---------------------------------------------------------------------------
     def start(self, prefix: EventTable, books: Sequence, seed: int, rollout_ids: Sequence[int] | None = None) -> None:
-        import torch
-
         from .features import FeatureConfig, build_features
 
         n = len(books)
@@ -727,9 +725,23 @@ class TradeFMProposer(OrderProposer):
             if m is not None:
                 self._last_mid[i] = m
 
+        self._start_tokens(ids, ctx, seed)
+
+    def _start_tokens(self, ids: np.ndarray, ctx: np.ndarray, seed: int) -> None:
+        """Seed the per-rollout streams, set up the windows from the prefix tokens and prefill.
+
+        Args:
+            ids: int64 [n_prefix] prefix tokens; ctx: int64 [n_prefix, 3] their contexts.
+            seed: the run's seed (streams per ``self.rollout_ids``).
+        """
+        import torch
+
+        n = len(self.rollout_ids)
         self._torch_gens, self._np_gens = rollout_generators(seed, self.rollout_ids)
-        # token window of every rollout: the last max_context prefix tokens, then the same rule as steps
+        # the window rule of the steps applied to the prefix: over-long prefixes keep window_keep
         n_prefix = len(ids)
+        if n_prefix == 0:
+            raise ValueError("empty prefix")
         start = 0 if n_prefix <= self.max_context else n_prefix - self.window_keep
         self._win_ids = torch.as_tensor(ids[start:], dtype=torch.long).unsqueeze(0).repeat(n, 1)
         self._win_ctx = torch.as_tensor(ctx[start:], dtype=torch.long).unsqueeze(0).repeat(n, 1, 1)
@@ -743,17 +755,54 @@ class TradeFMProposer(OrderProposer):
         # prefill once on batch 1 and repeat: every rollout starts from bit-identical state
         self._logits = self._prefill(self._win_ids[:1], self._win_ctx[:1], repeat=n)
 
-    def propose(self, books: Sequence) -> OrderBatch:
-        if not self._started:
-            raise RuntimeError("call start() before propose()")
+    def _sample(self) -> np.ndarray:
+        """Advance over the pending position if any, then draw one token per rollout ([B] int64)."""
         if self._pending is not None:
             self._advance()
-        n = len(books)
         seen = self._win_ids
         if self.sampling.repetition_window is not None:
             seen = seen[:, -self.sampling.repetition_window:]
         logits = process_logits(self._logits, seen.to(self._logits.device), self.sampling)
-        tokens = sample_tokens(logits, self._torch_gens, greedy=self.sampling.temperature == 0).cpu().numpy()
+        return sample_tokens(logits, self._torch_gens, greedy=self.sampling.temperature == 0).cpu().numpy()
+
+    def decode_open_loop(
+        self, input_ids: np.ndarray, context_ids: np.ndarray, n_steps: int, num_rollouts: int = 1, seed: int = 0,
+        rollout_ids: Sequence[int] | None = None,
+    ) -> np.ndarray:
+        """Open-loop decoding: sampling only, no tokenizer decode, no simulator.
+
+        The same prefill, window, cache, logits processing and per-rollout sampling as the closed
+        loop; each new position gets the prefix's last context (the market is frozen). This is the
+        peer the closed loop is measured against, and a plain "continue the token stream" tool.
+
+        Args:
+            input_ids: int64 [n_prefix]; context_ids: int64 [n_prefix, 3].
+            n_steps: tokens to generate per rollout.
+
+        Returns:
+            int64 [num_rollouts, n_steps] sampled tokens.
+        """
+        import torch
+
+        self.rollout_ids = list(range(num_rollouts)) if rollout_ids is None else [int(r) for r in rollout_ids]
+        ids = np.asarray(input_ids, dtype=np.int64)
+        ctx = np.asarray(context_ids, dtype=np.int64)
+        self._start_tokens(ids, ctx, seed)
+        n = len(self.rollout_ids)
+        last_ctx = torch.as_tensor(ctx[-1], dtype=torch.long).expand(n, 1, 3).contiguous()
+        out = np.empty((n, n_steps), dtype=np.int64)
+        for step in range(n_steps):
+            tokens = self._sample()
+            out[:, step] = tokens
+            self._pending = (torch.as_tensor(tokens, dtype=torch.long)[:, None], last_ctx)
+        self._pending = None
+        return out
+
+    def propose(self, books: Sequence) -> OrderBatch:
+        if not self._started:
+            raise RuntimeError("call start() before propose()")
+        n = len(books)
+        tokens = self._sample()
 
         dec = self._decode(tokens)
         mids = np.empty(n, dtype=np.float64)

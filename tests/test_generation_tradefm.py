@@ -273,3 +273,45 @@ def test_driver_rejects_rollout_ids_for_proposers_without_them():
         rollout(ScriptedProposer(), _prefix(), 1, rollout_ids=[3], books=[FakeBook()])
     with pytest.raises(ValueError):
         rollout(ScriptedProposer(), _prefix(), 1, num_rollouts=2, books=[FakeBook()])
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI argument parsing
+# ---------------------------------------------------------------------------------------------
+
+
+def test_generate_cli_parses_times_and_injections():
+    import argparse
+
+    from modeling_tradefm.commands.generate import clock_to_ns, parse_clock, parse_injection
+
+    assert parse_clock("9:30") == parse_clock("09:30:00")
+    assert parse_clock("10:00:01.25").microsecond == 250_000
+    for bad in ("25:00:00", "10-00", "10:61"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse_clock(bad)
+    # 2012-06-21 (EDT, UTC-4): 09:30 New York = 13:30 UTC; first occurrence at/after the first event
+    first = 1340265600 * 10**9  # 2012-06-21 08:00:00 UTC = 04:00 New York
+    t = clock_to_ns(parse_clock("09:30:00"), first, "America/New_York")
+    assert t == first + (5 * 3600 + 30 * 60) * 10**9
+    # a clock earlier in the day than the first event rolls to the next day (CME evening sessions)
+    t = clock_to_ns(parse_clock("03:00:00"), first, "America/New_York")
+    assert t == first + 23 * 3600 * 10**9
+    assert clock_to_ns(parse_clock("08:00:00"), first, "UTC") == first
+    clock, side, size, price = parse_injection("10:00:00,buy,500")
+    assert (side, size, price) == ("buy", 500, None)
+    assert parse_injection("10:00:00,sell,5,101.25")[3] == 101.25
+    for bad in ("10:00:00,buy", "10:00:00,up,5", "10:00:00,buy,-1", "10:00:00,buy,1,0"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse_injection(bad)
+
+
+def test_generate_cli_is_registered():
+    from modeling_tradefm.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["generate", "--model", "m", "--data", "f.csv", "--start", "10:00:00", "--events", "5", "--rollouts", "3",
+         "--seed", "4", "-o", "out", "--format", "lobster", "--inject", "10:00:05,buy,100"]
+    )
+    assert (args.events, args.rollouts, args.seed, args.format, args.repetition_penalty) == (5, 3, 4, "lobster", 1.2)
+    assert args.inject[0][1:] == ("buy", 100, None)

@@ -1,0 +1,231 @@
+# Copyright 2026 The TradeFM contributors. Licensed under the Apache License, Version 2.0.
+"""``tradefm generate``: closed-loop rollouts from a real prefix, one output file per rollout.
+
+    tradefm generate --model CKPT --data FILE --start HH:MM:SS --events N --rollouts K --seed S -o DIR
+                     [--format mbo|lobster] [--tz ZONE] [--inject HH:MM:SS,SIDE,SIZE[,PRICE]] ...
+
+The prefix is the events of the data's FIRST session (first instrument/date, as ``split_sessions``
+orders them) before the start time. ``--start`` is a wall-clock time in ``--tz`` (default UTC; use
+e.g. ``America/New_York`` for LOBSTER/Nasdaq, ``America/Chicago`` for CME): the first occurrence of
+that time at or after the session's first event. The simulators start from a replay of the prefix.
+
+``--model`` is a TradeFM checkpoint or a fitted baseline folder (``proposer.load_proposer``).
+
+Outputs in DIR:
+    ``--format mbo`` (default): ``rollout_000.mbo.csv.zst``, ... (Databento integer CSV)
+    ``--format lobster``: ``rollout_000/{SYM}_{DATE}_{T0}_{T1}_message_{L}.csv`` and
+        ``..._orderbook_{L}.csv`` (T0/T1: ms after midnight New York time, LOBSTER's naming) per
+        rollout, the orderbook rows starting from the simulated book at the start.
+    ``meta.json``: the run's arguments, the prefix, and per rollout its file(s), event counts by
+        action, void counts by reason and the number of injected orders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import re
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from ..errors import DataError
+
+_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?$")
+
+
+def parse_clock(text: str) -> dt.time:
+    """``HH:MM[:SS[.fffffffff]]`` → ``datetime.time`` (microsecond precision)."""
+    m = _TIME.match(text.strip())
+    if not m:
+        raise argparse.ArgumentTypeError(f"expected HH:MM:SS, got {text!r}")
+    h, mi, s = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+    frac = m.group(4) or ""
+    micro = int(round(float(frac) * 1e6)) if frac else 0
+    if h > 23 or mi > 59 or s > 59:
+        raise argparse.ArgumentTypeError(f"not a time of day: {text!r}")
+    return dt.time(h, mi, s, min(micro, 999_999))
+
+
+def clock_to_ns(clock: dt.time, first_ts_ns: int, tz: str) -> int:
+    """The first occurrence of ``clock`` in zone ``tz`` at or after ``first_ts_ns`` (ns UTC)."""
+    zone = ZoneInfo(tz)
+    first = dt.datetime.fromtimestamp(first_ts_ns / 1e9, tz=dt.timezone.utc).astimezone(zone)
+    candidate = dt.datetime.combine(first.date(), clock, tzinfo=zone)
+    if candidate.timestamp() * 1e9 < first_ts_ns:
+        candidate = dt.datetime.combine(first.date() + dt.timedelta(days=1), clock, tzinfo=zone)
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+    delta = candidate.astimezone(dt.timezone.utc) - epoch
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+
+
+def parse_injection(text: str):
+    """``HH:MM:SS,SIDE,SIZE[,PRICE]`` → (clock, side, size, price or None); PRICE in currency units."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) not in (3, 4):
+        raise argparse.ArgumentTypeError(f"--inject expects HH:MM:SS,SIDE,SIZE[,PRICE], got {text!r}")
+    clock = parse_clock(parts[0])
+    side = parts[1]
+    if side.lower() not in ("b", "buy", "bid", "a", "s", "sell", "ask"):
+        raise argparse.ArgumentTypeError(f"--inject side must be buy or sell, got {side!r}")
+    try:
+        size = int(parts[2])
+        price = None if len(parts) == 3 or parts[3].lower() in ("", "market", "mkt") else float(parts[3])
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--inject {text!r}: {exc}") from None
+    if size <= 0 or (price is not None and price <= 0):
+        raise argparse.ArgumentTypeError(f"--inject {text!r}: size and price must be > 0")
+    return clock, side, size, price
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser(
+        "generate",
+        help="closed-loop rollouts of a model or baseline from a real prefix",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--model", required=True, help="TradeFM checkpoint folder or fitted baseline folder")
+    p.add_argument("--data", required=True, nargs="+", help="event file(s) / glob; the first session is used")
+    p.add_argument("--start", required=True, type=parse_clock, help="rollout start HH:MM:SS in --tz")
+    p.add_argument("--tz", default="UTC", help="time zone of --start and --inject times (default UTC)")
+    p.add_argument("--events", type=int, default=1024, help="events (steps) per rollout (default 1024)")
+    p.add_argument("--rollouts", type=int, default=1, help="number of rollouts (default 1)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="rollouts per batch (default all); results do not depend on it")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("--format", choices=("mbo", "lobster"), default="mbo")
+    p.add_argument("--levels", type=int, default=10, help="LOBSTER orderbook levels (default 10)")
+    p.add_argument("--inject", action="append", type=parse_injection, default=[], metavar="HH:MM:SS,SIDE,SIZE[,PRICE]",
+                   help="inject an order into every rollout (repeatable); PRICE in currency units, omitted = market")
+    g = p.add_argument_group("sampling (TradeFM checkpoints)")
+    g.add_argument("--temperature", type=float, default=1.0)
+    g.add_argument("--top-k", type=int, default=0)
+    g.add_argument("--top-p", type=float, default=1.0)
+    g.add_argument("--repetition-penalty", type=float, default=1.2, help="default 1.2 (the paper's)")
+    g.add_argument("--no-cache", action="store_true", help="disable the KV cache (slow; for checks)")
+    g.add_argument("--device", default=None, help="torch device, e.g. cuda (default cpu)")
+    p.set_defaults(func=run)
+
+
+def _proposer_kwargs(args, path: Path) -> dict:
+    if (path / "config.json").is_file() and not (path / "baseline.json").is_file():
+        kw = dict(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
+                  repetition_penalty=args.repetition_penalty, use_cache=not args.no_cache)
+        if args.device:
+            kw["device"] = args.device
+        return kw
+    return {}
+
+
+def select_prefix(events, start_clock: dt.time, tz: str, source: str):
+    """The first session's events before the start time, and the start (ns UTC).
+
+    Raises:
+        DataError: no session, or no event of the session before the start.
+    """
+    from ..features import split_sessions
+
+    sessions = split_sessions(events)
+    if not sessions:
+        raise DataError(source, "no session (no events) in the data")
+    session = sessions[0]
+    ev = session.events
+    start_ns = clock_to_ns(start_clock, int(ev.ts_recv[0]), tz)
+    n = int((ev.ts_recv < start_ns).sum())
+    if n == 0:
+        raise DataError(source, f"no event of session {session.symbol} {session.date} before {start_clock} {tz}")
+    return session, ev[:n], start_ns
+
+
+def run(args) -> int:
+    import numpy as np
+
+    from ..generation_tradefm import InjectedOrder, rollout
+    from ..io import read_events
+    from ..proposer import load_proposer
+
+    if args.events < 0 or args.rollouts < 1:
+        raise SystemExit("error: --events must be >= 0 and --rollouts >= 1")
+    try:
+        ZoneInfo(args.tz)
+    except Exception:
+        raise SystemExit(f"error: unknown time zone {args.tz!r}") from None
+    source = ", ".join(args.data)
+    events = read_events(args.data if len(args.data) > 1 else args.data[0])
+    session, prefix, start_ns = select_prefix(events, args.start, args.tz, source)
+    inject = []
+    for clock, side, size, price in args.inject:
+        ts = clock_to_ns(clock, int(prefix.ts_recv[0]), args.tz)
+        inject.append(InjectedOrder(ts, side, size, None if price is None else int(round(price * 1e9))))
+
+    model_path = Path(args.model)
+    proposer = load_proposer(model_path, **_proposer_kwargs(args, model_path))
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    batch = args.batch_size or args.rollouts
+    meta_rollouts = []
+    print(f"prefix: {session.symbol} {session.date}, {len(prefix)} events before {args.start} {args.tz}; "
+          f"{args.rollouts} rollout(s) x {args.events} events with {getattr(proposer, 'name', 'proposer')}",
+          file=sys.stderr)
+    for lo in range(0, args.rollouts, batch):
+        ids = list(range(lo, min(args.rollouts, lo + batch)))
+        results = rollout(proposer, prefix, args.events, seed=args.seed, inject=inject or None,
+                          rollout_ids=ids if lo else None, num_rollouts=len(ids), progress=True)
+        for rid, res in zip(ids, results):
+            files = _write(res, out, rid, args, session, prefix)
+            counts = res.events.action_counts()
+            meta_rollouts.append({
+                "rollout": rid, "files": files, "events": len(res.events), "actions": counts,
+                "void_counts": res.void_counts, "injected": res.meta.get("injected", 0),
+                "end_ts_ns": res.meta.get("end_ts_ns"),
+            })
+    meta = {
+        "command": "generate",
+        "model": str(model_path),
+        "proposer": getattr(proposer, "name", type(proposer).__name__),
+        "data": list(args.data),
+        "session": {"instrument_id": int(session.instrument_id), "symbol": session.symbol, "date": session.date},
+        "start": args.start.isoformat(), "tz": args.tz, "start_ts_ns": int(start_ns),
+        "prefix_events": len(prefix), "prefix_last_ts_ns": int(prefix.ts_recv[-1]),
+        "events_per_rollout": args.events, "rollouts": args.rollouts, "seed": args.seed, "format": args.format,
+        "sampling": {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p,
+                     "repetition_penalty": args.repetition_penalty, "use_cache": not args.no_cache},
+        "inject": [{"ts_ns": o.ts_ns, "side": chr(o.side), "size": o.size, "price": o.price} for o in inject],
+        "results": meta_rollouts,
+        "void_total": int(np.sum([sum(r["void_counts"].values()) for r in meta_rollouts])),
+    }
+    (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    print(f"wrote {args.rollouts} rollout(s) to {out}", file=sys.stderr)
+    return 0
+
+
+def _lobster_ms(ts_ns: int) -> int:
+    t = dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.timezone.utc).astimezone(ZoneInfo("America/New_York"))
+    return int((t.hour * 3600 + t.minute * 60 + t.second) * 1000 + t.microsecond // 1000)
+
+
+def _write(res, out: Path, rid: int, args, session, prefix) -> list[str]:
+    from ..io import write_mbo_csv
+
+    if args.format == "mbo":
+        path = out / f"rollout_{rid:03d}.mbo.csv.zst"
+        write_mbo_csv(res.events, path)
+        return [path.name]
+    from ..io import write_lobster
+
+    folder = out / f"rollout_{rid:03d}"
+    folder.mkdir(exist_ok=True)
+    sym = re.sub(r"[^A-Za-z0-9.]", "", session.symbol) or str(session.instrument_id)
+    t0 = _lobster_ms(int(prefix.ts_recv[-1]))
+    t1 = _lobster_ms(int(res.events.ts_recv[-1])) if len(res.events) else t0
+    stem = f"{sym}_{session.date}_{t0}_{max(t1, t0)}"
+    msg = folder / f"{stem}_message_{args.levels}.csv"
+    book = folder / f"{stem}_orderbook_{args.levels}.csv"
+    write_lobster(res.events, msg, book, levels=args.levels, initial=prefix)
+    return [str(msg.relative_to(out)), str(book.relative_to(out))]
+
+
+__all__ = ["add_parser", "clock_to_ns", "parse_clock", "parse_injection", "run", "select_prefix"]
