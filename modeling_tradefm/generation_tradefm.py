@@ -612,6 +612,8 @@ class TradeFMProposer(OrderProposer):
             calibration config when it records one, else ``FeatureConfig()``).
         tick_size: price grid of generated orders (1e-9 units); default the simulator's, else the
             GCD of the prefix's add prices.
+        tier: pin the liquidity tier of the context (default: the tier the features give the
+            prefix; with no ADV history that is the features' ``adv_fallback`` rule).
         device: where the model runs (default: the model's device).
     """
 
@@ -631,6 +633,7 @@ class TradeFMProposer(OrderProposer):
         window_keep: int | None = None,
         feature_config=None,
         tick_size: int | None = None,
+        tier: int | None = None,
         device=None,
     ):
         self.model = model.eval()
@@ -648,6 +651,7 @@ class TradeFMProposer(OrderProposer):
             raise ValueError(f"window_keep must be in [1, max_context), got {self.window_keep}")
         self.feature_config = feature_config
         self.tick_size = tick_size
+        self.tier_override = tier
         self.device = device if device is not None else next(model.parameters()).device
         self.vocab_size = int(model.config.vocab_size)
         self._started = False
@@ -700,15 +704,18 @@ class TradeFMProposer(OrderProposer):
         enc = self.tokenizer.encode(sess)
         ids = np.asarray(enc["input_ids"], dtype=np.int64)
         ctx = np.asarray(enc["context_ids"], dtype=np.int64)
-        self.tier = int(ctx[-1, 0])
-        # p_open: the session open the features measured Δp against (price_level = mid_after/p_open − 1)
+        # the session's tier (fixed within a session) unless the caller pins it
+        self.tier = int(ctx[-1, 0]) if self.tier_override is None else int(self.tier_override)
+        # p_open: the session open Δp is measured against; features give it in currency units,
+        # books work in 1e-9 units
         p_open = getattr(sess, "p_open", None)
-        if p_open is None:
-            mid_after = self._mid_after(sess)
-            p_open = mid_after / (1.0 + float(sess.price_level[-1]))
-        self.p_open = float(p_open)
+        if p_open is None or not np.isfinite(p_open):
+            p_open = float(sess.mid[0])
+        self.p_open = float(p_open) * PRICE_SCALE
         if not (np.isfinite(self.p_open) and self.p_open > 0):
             raise DataError("<prefix>", f"cannot derive the session open price (got {self.p_open})")
+        # the EW-VWAP mid after the last prefix event: the fallback while a book has no mid
+        prefix_mid = self.p_open * (1.0 + float(sess.price_level[-1]))
 
         # tick grid of generated prices: per book
         ticks = []
@@ -719,7 +726,7 @@ class TradeFMProposer(OrderProposer):
                 raise DataError("<prefix>", "no tick size: pass tick_size= (the prefix has no priced adds)")
             ticks.append(int(t))
         self._tick = np.asarray(ticks, dtype=np.int64)
-        self._last_mid = np.full(n, float(sess.mid[-1]) * PRICE_SCALE if sess.mid[-1] < 1e6 else float(sess.mid[-1]))
+        self._last_mid = np.full(n, prefix_mid)
         for i, b in enumerate(books):
             m = book_reference_mid(b)
             if m is not None:
@@ -885,17 +892,6 @@ class TradeFMProposer(OrderProposer):
     def _tokenizer_feature_config(self):
         get = getattr(self.tokenizer, "feature_config", None)
         return _call_or_value(get) if get is not None else None
-
-    @staticmethod
-    def _mid_after(sess) -> float:
-        """The EW-VWAP mid after the last prefix event, from the features' recursion."""
-        # price_level is defined from the mid after the event; mid is the value before it. When
-        # features expose mid_after use it, else the next event's "before" equals this "after",
-        # which for the last event is only available as price_level · p_open: fall back to mid.
-        mid_after = getattr(sess, "mid_after", None)
-        if mid_after is not None:
-            return float(mid_after[-1])
-        return float(sess.mid[-1])
 
     def _forward(self, ids, ctx, cache, use_cache: bool):
         import torch

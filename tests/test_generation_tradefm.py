@@ -315,3 +315,162 @@ def test_generate_cli_is_registered():
     )
     assert (args.events, args.rollouts, args.seed, args.format, args.repetition_penalty) == (5, 3, 4, "lobster", 1.2)
     assert args.inject[0][1:] == ("buy", 100, None)
+
+
+# ---------------------------------------------------------------------------------------------
+# TradeFM rollouts: tiny random model, tokenizer calibrated on a real ES slice, real simulator
+# ---------------------------------------------------------------------------------------------
+
+ES_DAY = ("databento", "glbx-esh4", "esh4-glbx-mdp3-20231225.mbo.csv.zst")
+_SETUP: dict = {}
+
+
+def es_events():
+    """The ES day (snapshot + 2 h of live MBO), read once per test process."""
+    from conftest import real_path
+
+    if "events" not in _SETUP:
+        from modeling_tradefm.io import read_events
+
+        _SETUP["events"] = read_events(real_path(*ES_DAY))
+    return _SETUP["events"]
+
+
+def es_prefix(n_live: int = 3000) -> EventTable:
+    """The snapshot plus the first ``n_live`` live records, cut at an F_LAST boundary."""
+    from modeling_tradefm.events import F_LAST, F_SNAPSHOT
+
+    ev = es_events()
+    live = np.flatnonzero((ev.flags & F_SNAPSHOT) == 0)
+    end = int(live[0]) + n_live
+    last = np.flatnonzero((ev.flags[:end] & F_LAST) != 0)
+    return ev[: int(last[-1]) + 1]
+
+
+def tiny_tokenizer():
+    if "tokenizer" not in _SETUP:
+        from modeling_tradefm.features import build_features
+        from modeling_tradefm.tokenization_tradefm import TradeFMTokenizer
+
+        feats = build_features(es_events()[:40_000])
+        _SETUP["tokenizer"] = TradeFMTokenizer().calibrate(feats)
+    return _SETUP["tokenizer"]
+
+
+def tiny_model(max_position_embeddings: int = 128, seed: int = 0):
+    from modeling_tradefm.configuration_tradefm import TradeFMConfig
+    from modeling_tradefm.modeling_tradefm import TradeFMForCausalLM
+
+    key = ("model", max_position_embeddings, seed)
+    if key not in _SETUP:
+        torch.manual_seed(seed)
+        config = TradeFMConfig.from_preset("tiny", max_position_embeddings=max_position_embeddings)
+        _SETUP[key] = TradeFMForCausalLM(config).eval()
+    return _SETUP[key]
+
+
+def tiny_proposer(max_position_embeddings: int = 128, **kwargs):
+    from modeling_tradefm.generation_tradefm import TradeFMProposer
+
+    return TradeFMProposer(tiny_model(max_position_embeddings), tiny_tokenizer(), **kwargs)
+
+
+def _same(a, b) -> None:
+    assert a.events.equals(b.events)
+    assert a.void_counts == b.void_counts
+    assert np.array_equal(a.tokens, b.tokens)
+    assert np.array_equal(a.contexts, b.contexts)
+
+
+def require_pipeline() -> None:
+    """Skip (not fail) in a partial checkout that lacks one of the modules a TradeFM rollout needs."""
+    for module in ("io", "features", "tokenization_tradefm", "modeling_tradefm", "simulator"):
+        pytest.importorskip(f"modeling_tradefm.{module}")
+
+
+@pytest.fixture(scope="module")
+def prefix():
+    require_pipeline()
+    return es_prefix()
+
+
+def test_closed_loop_rollout_is_well_formed(prefix):
+    from modeling_tradefm.events import F_SNAPSHOT
+
+    n = 40
+    proposer = tiny_proposer()
+    (res,) = rollout(proposer, prefix, n, num_rollouts=1, seed=5)
+    ev = res.events
+    assert res.tokens.shape == (n,) and res.contexts.shape == (n, 3)
+    assert ((res.tokens >= 0) & (res.tokens < 16384)).all()
+    # every step is either a logged add/cancel or a counted void
+    n_orders = int(np.isin(ev.action, [ACTION_ADD, ACTION_CANCEL]).sum())
+    assert n_orders + sum(res.void_counts.values()) == n
+    # generated prices sit on the 0.25 tick grid, time never goes backwards, nothing is a snapshot
+    priced = np.isin(ev.action, [ACTION_ADD, ACTION_CANCEL, ACTION_TRADE, ACTION_FILL])
+    assert (ev.price[priced] % 250_000_000 == 0).all()
+    assert (np.diff(ev.ts_recv) >= 0).all() and ev.ts_recv[0] >= prefix.ts_recv[-1]
+    assert ((ev.flags & F_SNAPSHOT) == 0).all() and (ev.participant == 0).all()
+    # context: the session's tier, no participant, Δp bins in range
+    assert (res.contexts[:, 0] == proposer.tier).all() and (res.contexts[:, 2] == 0).all()
+    assert ((res.contexts[:, 1] >= 0) & (res.contexts[:, 1] < 32)).all()
+    assert res.meta["end_ts_ns"] >= res.meta["start_ts_ns"]
+
+
+def test_cached_rollout_equals_uncached(prefix):
+    cached = rollout(tiny_proposer(), prefix, 30, num_rollouts=2, seed=1)
+    uncached = rollout(tiny_proposer(use_cache=False), prefix, 30, num_rollouts=2, seed=1)
+    for a, b in zip(cached, uncached):
+        _same(a, b)
+
+
+def test_batch_of_n_equals_n_single_rollouts(prefix):
+    batch = rollout(tiny_proposer(), prefix, 25, num_rollouts=3, seed=2)
+    for i in range(3):
+        (single,) = rollout(tiny_proposer(), prefix, 25, seed=2, rollout_ids=[i])
+        _same(batch[i], single)
+    # independent rollouts really differ
+    assert not np.array_equal(batch[0].tokens, batch[1].tokens)
+
+
+def test_same_seed_gives_byte_identical_output(prefix, tmp_path):
+    from modeling_tradefm.io import write_mbo_csv
+
+    paths = []
+    for run in range(2):
+        (res,) = rollout(tiny_proposer(), prefix, 25, seed=9)
+        paths.append(tmp_path / f"run{run}.mbo.csv")
+        write_mbo_csv(res.events, paths[-1])
+    assert paths[0].read_bytes() == paths[1].read_bytes()
+    (other,) = rollout(tiny_proposer(), prefix, 25, seed=10)
+    assert not np.array_equal(other.tokens, rollout(tiny_proposer(), prefix, 25, seed=9)[0].tokens)
+
+
+def test_sliding_window_past_max_position_embeddings(prefix):
+    """A 32-position model runs 80 steps: the window slides, positions stay < 32, cached == uncached."""
+    max_pos = 32
+    seen_lengths = []
+
+    def spy(proposer):
+        inner = proposer._forward
+
+        def forward(ids, ctx, cache, use_cache):
+            past = 0 if cache is None else cache.get_seq_length()
+            seen_lengths.append(past + ids.shape[1])
+            return inner(ids, ctx, cache, use_cache)
+
+        proposer._forward = forward
+        return proposer
+
+    cached_p = spy(tiny_proposer(max_pos))
+    cached = rollout(cached_p, prefix, 80, num_rollouts=2, seed=3)
+    assert max(seen_lengths) == max_pos  # the window is used in full...
+    assert cached_p.n_prefills >= 80 // (max_pos - cached_p.window_keep)  # ...and slides
+    seen_lengths.clear()
+    uncached_p = spy(tiny_proposer(max_pos, use_cache=False))
+    uncached = rollout(uncached_p, prefix, 80, num_rollouts=2, seed=3)
+    assert max(seen_lengths) == max_pos
+    for a, b in zip(cached, uncached):
+        _same(a, b)
+    with pytest.raises(ValueError):
+        tiny_proposer(max_pos, max_context=64)
