@@ -1,0 +1,402 @@
+# Copyright 2026 The TradeFM contributors. Licensed under the Apache License, Version 2.0.
+"""Compiled (numba) kernels for the per-session feature pass.
+
+The feature pass is inherently sequential in two places: the EW-VWAP recursion and the per-order
+state needed to tell a trader's cancel/modify from the venue's execution bookkeeping and to map a
+modify onto cancel/add events. Both run here in one compiled pass over a session (one record at a
+time, compiled, so no Python loop per event). Order state lives in an open-addressing hash table
+held in plain numpy arrays, which is several times faster than a numba typed dict.
+
+When numba is not installed the same functions run as plain Python (correct, slow); the package
+still works, only ingest speed suffers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+try:  # numba is an optional accelerator: the functions below are valid plain Python too.
+    from numba import njit
+
+    HAVE_NUMBA = True
+except ImportError:  # pragma: no cover - exercised only without numba
+    HAVE_NUMBA = False
+
+    def njit(*args, **kwargs):
+        if len(args) == 1 and callable(args[0]) and not kwargs:
+            return args[0]
+        return lambda f: f
+
+
+# Fate of each input record (index into FATE_NAMES); every record gets exactly one, so that
+# records in == used + skipped (by reason).
+FATE_USED = 0
+FATE_SNAPSHOT = 1
+FATE_BOOKKEEPING = 2
+FATE_FILL = 3
+FATE_TRADE_NO_AGGRESSOR = 4
+FATE_BEFORE_FIRST_EXEC = 5
+FATE_UNDEF_PRICE = 6
+FATE_CLEAR = 7
+FATE_MODIFY_UNCHANGED = 8
+FATE_OTHER_ACTION = 9
+FATE_MODIFY_DROPPED = 10
+FATE_NAMES = (
+    "used",
+    "snapshot",
+    "execution_bookkeeping",
+    "fill_record",
+    "trade_without_aggressor",
+    "before_first_execution",
+    "undef_price",
+    "clear",
+    "modify_unchanged",
+    "other_action",
+    "modify_dropped",
+)
+
+MODIFY_CANCEL_ADD = 0
+MODIFY_ADD = 1
+MODIFY_DROP = 2
+
+_A, _C, _M, _R, _T, _F = ord("A"), ord("C"), ord("M"), ord("R"), ord("T"), ord("F")
+_SIDE_B, _SIDE_A = ord("B"), ord("A")
+_F_SNAPSHOT = 32
+_UNDEF = np.iinfo(np.int64).max
+
+
+@njit(cache=True)
+def ewvwap_series(ts_ns, price, size, half_life_s):  # pragma: no cover - compiled
+    """EW-VWAP value after each execution (the shared recursion; see ``features.EWVWAP``).
+
+    Args:
+        ts_ns: int64 [m], execution times (ns).
+        price: float64 [m], execution prices (any unit; the result is in the same unit).
+        size: float64 [m], executed sizes (> 0).
+        half_life_s: float, half-life of the weights in seconds.
+
+    Returns:
+        float64 [m]: num/den after each update.
+    """
+    m = len(ts_ns)
+    out = np.empty(m, np.float64)
+    num = 0.0
+    den = 0.0
+    t_prev = 0
+    for k in range(m):
+        if k > 0:
+            w = 0.5 ** ((ts_ns[k] - t_prev) / 1e9 / half_life_s)
+            num *= w
+            den *= w
+        num += price[k] * size[k]
+        den += size[k]
+        t_prev = ts_ns[k]
+        out[k] = num / den
+    return out
+
+
+@njit(cache=True)
+def _slot(table, key, mask):  # pragma: no cover - compiled
+    """Find or insert ``key`` (≠ 0) in ``table`` [cap, 4] (linear probing); returns its row.
+
+    Row layout (one cache line per order): key, price, size (−1 = unknown), pending fill size.
+    """
+    k = np.int64(key)
+    h = (np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(24)
+    i = np.int64(h & np.uint64(mask))
+    while True:
+        cur = table[i, 0]
+        if cur == k:
+            return i
+        if cur == 0:
+            table[i, 0] = k
+            table[i, 2] = -1
+            return i
+        i = (i + 1) & mask
+
+
+@njit(cache=True)
+def scan_session(
+    ts, action, side, price, size, order_id, flags, sequence, participant,
+    exec_counted, agg_start, agg_end, half_life_s, modify_policy, seed_price,
+):  # pragma: no cover - compiled
+    """One pass over a session: EW-VWAP, execution bookkeeping, modify mapping, event emission.
+
+    Args:
+        ts, action, side, price, size, order_id, flags, sequence, participant: the session's
+            EventTable columns [n], in feed order.
+        exec_counted: bool [n], the execution records that update the EW-VWAP (each execution
+            once).
+        agg_start, agg_end: bool [n], first/last T record of each aggressor group (one marketable
+            add per group).
+        half_life_s: EW-VWAP half-life (s).
+        modify_policy: MODIFY_CANCEL_ADD / MODIFY_ADD / MODIFY_DROP.
+        seed_price: mid (price units / 1e9) in force before the first execution, with zero
+            weight (the first execution replaces it entirely); NaN = no mid until then.
+
+    Returns:
+        Tuple of output arrays of length k (k ≤ 2n, modeled events in emission order):
+        src (int64 source row), out_ts (int64), out_action (uint8 0 add / 1 cancel), out_side
+        (uint8 0 buy / 1 sell), out_price (int64), out_size (int64), mid_before, mid_after
+        (float64, price units / 1e9), out_part (uint8); then fate (int8 [n]) and p_first (the
+        EW-VWAP after the first counted execution, NaN if none).
+    """
+    n = len(ts)
+    n_ids = 0  # rows that may insert an order id: bounds the table's load factor at 1/2
+    for i in range(n):
+        if order_id[i] != 0:
+            n_ids += 1
+    cap = 16
+    while cap < 2 * n_ids + 16:
+        cap *= 2
+    mask = cap - 1
+    table = np.zeros((cap, 4), np.int64)  # order state, see _slot
+
+    src = np.empty(2 * n, np.int64)
+    o_ts = np.empty(2 * n, np.int64)
+    o_act = np.empty(2 * n, np.uint8)
+    o_side = np.empty(2 * n, np.uint8)
+    o_price = np.empty(2 * n, np.int64)
+    o_size = np.empty(2 * n, np.int64)
+    o_mb = np.empty(2 * n, np.float64)
+    o_ma = np.empty(2 * n, np.float64)
+    o_part = np.empty(2 * n, np.uint8)
+    fate = np.zeros(n, np.int8)
+
+    num = 0.0
+    den = 0.0
+    t_prev = 0
+    has_mid = not np.isnan(seed_price)
+    value = seed_price
+    p_first = np.nan
+    last_exec_seq = np.int64(-1)
+    last_exec_ts = np.int64(-1)
+
+    agg_ok = False
+    agg_mb = np.nan
+    agg_size = np.int64(0)
+    agg_price = np.int64(0)
+    k = 0
+    scale = 1e-9
+
+    for i in range(n):
+        a = action[i]
+        if (flags[i] & _F_SNAPSHOT) != 0:
+            # Snapshot records are the book at the start, not flow; they still seed order state.
+            if a == _A and order_id[i] != 0 and price[i] != _UNDEF:
+                s = _slot(table, order_id[i], mask)
+                table[s, 1] = price[i]
+                table[s, 2] = size[i]
+                table[s, 3] = 0
+            fate[i] = FATE_SNAPSHOT
+            continue
+
+        if a == _T or a == _F:
+            if agg_start[i]:
+                agg_ok = has_mid
+                agg_mb = value
+                agg_size = 0
+            if exec_counted[i]:
+                first = den == 0.0
+                if not first:
+                    w = 0.5 ** ((ts[i] - t_prev) / 1e9 / half_life_s)
+                    num *= w
+                    den *= w
+                p = price[i] * scale
+                num += p * size[i]
+                den += size[i]
+                t_prev = ts[i]
+                value = num / den
+                if first:
+                    p_first = value
+                has_mid = True
+            if price[i] != _UNDEF:
+                last_exec_seq = sequence[i]
+                last_exec_ts = ts[i]
+            if a == _F:
+                if order_id[i] != 0:
+                    s = _slot(table, order_id[i], mask)
+                    table[s, 3] += size[i]
+                fate[i] = FATE_FILL
+                continue
+            # T record
+            if side[i] != _SIDE_B and side[i] != _SIDE_A:
+                fate[i] = FATE_TRADE_NO_AGGRESSOR if price[i] != _UNDEF else FATE_UNDEF_PRICE
+                continue
+            if price[i] == _UNDEF:
+                fate[i] = FATE_UNDEF_PRICE
+                continue
+            fate[i] = FATE_USED if agg_ok else FATE_BEFORE_FIRST_EXEC
+            agg_size += size[i]
+            agg_price = price[i]
+            if agg_end[i] and agg_ok:
+                src[k] = i
+                o_ts[k] = ts[i]
+                o_act[k] = 0
+                o_side[k] = 0 if side[i] == _SIDE_B else 1
+                o_price[k] = agg_price
+                o_size[k] = agg_size
+                o_mb[k] = agg_mb
+                o_ma[k] = value
+                o_part[k] = participant[i]
+                k += 1
+            continue
+
+        if a == _R:
+            fate[i] = FATE_CLEAR
+            continue
+        if a != _A and a != _C and a != _M:
+            fate[i] = FATE_OTHER_ACTION
+            continue
+        if price[i] == _UNDEF:
+            fate[i] = FATE_UNDEF_PRICE
+            continue
+        sd = side[i]
+        if sd != _SIDE_B and sd != _SIDE_A:
+            fate[i] = FATE_OTHER_ACTION
+            continue
+        sd01 = 0 if sd == _SIDE_B else 1
+        oid = order_id[i]
+        s = -1
+        if oid != 0:
+            s = _slot(table, oid, mask)
+
+        # up to two events (cancel, add) for this record
+        e_act0 = 255
+        e_price0 = np.int64(0)
+        e_size0 = np.int64(0)
+        e_act1 = 255
+        e_price1 = np.int64(0)
+        e_size1 = np.int64(0)
+        rec_fate = FATE_USED
+
+        if a == _A:
+            e_act0 = 0
+            e_price0 = price[i]
+            e_size0 = size[i]
+            if s >= 0:
+                table[s, 1] = price[i]
+                table[s, 2] = size[i]
+                table[s, 3] = 0
+        elif a == _C:
+            csize = np.int64(size[i])
+            if s >= 0 and table[s, 3] > 0:
+                # The venue reducing a filled order: not a trader's cancel. Only what exceeds
+                # the pending fills (rare) is a real cancel.
+                bk = min(csize, table[s, 3])
+                table[s, 3] -= bk
+                rem = csize - bk
+                if rem > 0:
+                    e_act0 = 1
+                    e_price0 = price[i]
+                    e_size0 = rem
+                else:
+                    rec_fate = FATE_BOOKKEEPING
+            elif s < 0 and sequence[i] == last_exec_seq and ts[i] == last_exec_ts:
+                rec_fate = FATE_BOOKKEEPING  # no order id: fall back to "same packet as a fill"
+            else:
+                e_act0 = 1
+                e_price0 = price[i]
+                e_size0 = csize
+            if s >= 0 and table[s, 2] >= 0:
+                table[s, 2] -= csize
+                if table[s, 2] <= 0:
+                    table[s, 2] = -1  # gone (or unknown): a later M of this id is an add
+                    table[s, 3] = 0
+        else:  # M
+            new_p = price[i]
+            new_s = np.int64(size[i])
+            if s < 0:
+                if sequence[i] == last_exec_seq and ts[i] == last_exec_ts:
+                    rec_fate = FATE_BOOKKEEPING
+                elif modify_policy == MODIFY_DROP:
+                    rec_fate = FATE_MODIFY_DROPPED
+                else:
+                    e_act0 = 0
+                    e_price0 = new_p
+                    e_size0 = new_s
+            else:
+                old_p = table[s, 1]
+                old_s = table[s, 2]
+                known = old_s >= 0
+                if known and table[s, 3] > 0 and new_p == old_p and new_s < old_s:
+                    r = old_s - new_s
+                    bk = min(r, table[s, 3])
+                    table[s, 3] -= bk
+                    rem = r - bk
+                    if rem > 0:
+                        e_act0 = 1
+                        e_price0 = new_p
+                        e_size0 = rem
+                    else:
+                        rec_fate = FATE_BOOKKEEPING
+                elif modify_policy == MODIFY_DROP:
+                    rec_fate = FATE_MODIFY_DROPPED
+                elif modify_policy == MODIFY_ADD or not known:
+                    e_act0 = 0
+                    e_price0 = new_p
+                    e_size0 = new_s
+                elif new_p == old_p and new_s < old_s:
+                    # size decrease in place keeps queue priority: a partial cancel
+                    e_act0 = 1
+                    e_price0 = new_p
+                    e_size0 = old_s - new_s
+                elif new_p == old_p and new_s == old_s:
+                    rec_fate = FATE_MODIFY_UNCHANGED
+                else:
+                    # price change or size increase loses priority: cancel the old, add the new
+                    e_act0 = 1
+                    e_price0 = old_p
+                    e_size0 = old_s
+                    e_act1 = 0
+                    e_price1 = new_p
+                    e_size1 = new_s
+                if new_p != old_p:
+                    table[s, 3] = 0
+                table[s, 1] = new_p
+                table[s, 2] = new_s if new_s > 0 else -1
+
+        if e_act0 == 255:
+            fate[i] = rec_fate
+            continue
+        if not has_mid:
+            fate[i] = FATE_BEFORE_FIRST_EXEC
+            continue
+        fate[i] = FATE_USED
+        src[k] = i
+        o_ts[k] = ts[i]
+        o_act[k] = e_act0
+        o_side[k] = sd01
+        o_price[k] = e_price0
+        o_size[k] = e_size0
+        o_mb[k] = value
+        o_ma[k] = value
+        o_part[k] = participant[i]
+        k += 1
+        if e_act1 != 255:
+            src[k] = i
+            o_ts[k] = ts[i]
+            o_act[k] = e_act1
+            o_side[k] = sd01
+            o_price[k] = e_price1
+            o_size[k] = e_size1
+            o_mb[k] = value
+            o_ma[k] = value
+            o_part[k] = participant[i]
+            k += 1
+
+    return (
+        src[:k], o_ts[:k], o_act[:k], o_side[:k], o_price[:k], o_size[:k], o_mb[:k], o_ma[:k],
+        o_part[:k], fate, p_first,
+    )
+
+
+__all__ = [
+    "FATE_NAMES",
+    "HAVE_NUMBA",
+    "MODIFY_ADD",
+    "MODIFY_CANCEL_ADD",
+    "MODIFY_DROP",
+    "ewvwap_series",
+    "scan_session",
+]
