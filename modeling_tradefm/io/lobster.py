@@ -1,0 +1,596 @@
+# Copyright 2026 The TradeFM contributors. Licensed under the Apache License, Version 2.0.
+"""LOBSTER message (+ orderbook) files ⇄ EventTable.
+
+Message files have no header; columns ``time,type,order_id,size,price,direction``: time = seconds
+after midnight New York time, price = dollars × 10,000, direction 1 buy / −1 sell (for executions,
+the side of the resting order). The symbol and the date come from the file name
+``{SYMBOL}_{YYYY-MM-DD}_{start}_{end}_message_{levels}.csv`` (or the ``symbol``/``date`` options).
+
+Mapping (contracts.md), ``sequence`` = 1-based message row, ``ts_event == ts_recv``:
+
+======  ===================================================================================
+type    events
+======  ===================================================================================
+1       ``A`` (order id, side, size, price)
+2       ``C`` with the cancelled size (the order stays)
+3       ``C`` with the remaining size (the order goes)
+4       ``T`` (aggressor = opposite side, order id 0) + ``F`` (resting order) + ``C`` (resting
+        order reduced by the executed size); one row, one execution, three events
+5       ``T`` only (hidden execution: no visible book change); aggressor = opposite side
+6       ``T`` with side ``N`` (auction cross), LOBSTER's order id kept
+7       none: trading halt/resume rows are skipped and counted (``halt``)
+======  ===================================================================================
+
+``F_LAST`` is set on the last event of each row. Times: the New York UTC offset is taken per
+wall-clock hour of the file's date from ``zoneinfo`` (so a file on a DST-change day converts
+correctly). Prices: × 100,000 into 1e-9 units. ``instrument_id`` is not in LOBSTER: it is the
+CRC-32 of the symbol (stable across files and runs; override with ``instrument_id=``).
+
+Unknown order ids: cancels and executions (types 2, 3, 4) of orders whose submission is not in the
+file are kept (level-1 files are full of them; the simulator reduces level volume for them) and
+counted in ``report.info["unknown_order_id"]`` without dropping anything.
+
+``write_lobster`` turns any EventTable back into message rows (see its docstring), and the
+N-level orderbook via ``modeling_tradefm.simulator.lobster_orderbook``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zlib
+from datetime import date as _date
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from ..errors import DataError
+from ..events import (
+    ACTION_ADD,
+    ACTION_CANCEL,
+    ACTION_FILL,
+    ACTION_MODIFY,
+    ACTION_TRADE,
+    F_LAST,
+    NS_PER_SECOND,
+    SIDE_ASK,
+    SIDE_BID,
+    SIDE_NONE,
+    EventTable,
+)
+from ._base import ReadReport, ReadResult, check_on_invalid, decimal_to_int, validate
+from .paths import is_zstd, read_bytes
+
+NEW_YORK = ZoneInfo("America/New_York")
+LOBSTER_PRICE_TO_NANO = 100_000  # dollars × 1e4  →  dollars × 1e9
+LOBSTER_EMPTY_ASK = 9_999_999_999
+LOBSTER_EMPTY_BID = -9_999_999_999
+MESSAGE_COLUMNS = ("time", "type", "order_id", "size", "price", "direction")
+_NAME = re.compile(
+    r"^(?P<symbol>.+?)_(?P<date>\d{4}-\d{2}-\d{2})_(?P<start>\d+)_(?P<end>\d+)_(?P<kind>message|orderbook)_(?P<levels>\d+)\.csv(\.zst)?$",
+    re.IGNORECASE,
+)
+
+
+def parse_lobster_name(path: str | os.PathLike) -> dict:
+    """``{"symbol", "date", "start_ms", "end_ms", "kind", "levels"}`` from a LOBSTER file name, or ``{}``."""
+    m = _NAME.match(os.path.basename(os.fspath(path)))
+    if not m:
+        return {}
+    return {
+        "symbol": m["symbol"],
+        "date": m["date"],
+        "start_ms": int(m["start"]),
+        "end_ms": int(m["end"]),
+        "kind": m["kind"].lower(),
+        "levels": int(m["levels"]),
+    }
+
+
+def symbol_instrument_id(symbol: str) -> int:
+    """The instrument id TradeFM gives a LOBSTER symbol: CRC-32 of its UTF-8 bytes."""
+    return zlib.crc32(symbol.encode("utf-8")) & 0xFFFFFFFF
+
+
+def ny_seconds_to_utc_ns(day: str, seconds_ns: np.ndarray) -> np.ndarray:
+    """ns after New York midnight of ``day`` (YYYY-MM-DD) → ns since the epoch, UTC (DST-aware, vectorised).
+
+    The UTC offset is looked up per wall-clock hour (0..47) of the day, as ``zoneinfo`` gives it for
+    that local time (``fold=0`` on the repeated autumn hour).
+    """
+    d = _date.fromisoformat(day)
+    midnight = datetime(d.year, d.month, d.day)
+    hours = np.arange(48)
+    offsets = np.array(
+        [int((midnight + timedelta(hours=int(h))).replace(tzinfo=NEW_YORK).utcoffset().total_seconds()) for h in hours],
+        dtype=np.int64,
+    )
+    epoch_midnight_local = int((midnight - datetime(1970, 1, 1)).total_seconds()) * NS_PER_SECOND
+    h = np.clip(seconds_ns // (3600 * NS_PER_SECOND), 0, 47)
+    return epoch_midnight_local + seconds_ns - offsets[h] * NS_PER_SECOND
+
+
+def utc_ns_to_ny_seconds_ns(day: str, ts_ns: np.ndarray) -> np.ndarray:
+    """Inverse of ``ny_seconds_to_utc_ns``: ns since the epoch → ns after New York midnight of ``day``."""
+    d = _date.fromisoformat(day)
+    midnight = datetime(d.year, d.month, d.day)
+    epoch_midnight_local = int((midnight - datetime(1970, 1, 1)).total_seconds()) * NS_PER_SECOND
+    # offset per UTC hour since local midnight; a local wall hour maps to one of these
+    offsets = np.array(
+        [
+            int((midnight.replace(tzinfo=NEW_YORK) + timedelta(hours=int(h))).utcoffset().total_seconds())
+            for h in range(48)
+        ],
+        dtype=np.int64,
+    )
+    first = int((midnight.replace(tzinfo=NEW_YORK) - datetime(1970, 1, 1, tzinfo=ZoneInfo("UTC"))).total_seconds())
+    first_ns = first * NS_PER_SECOND
+    h = np.clip((ts_ns - first_ns) // (3600 * NS_PER_SECOND), 0, 47)
+    return ts_ns + offsets[h] * NS_PER_SECOND - epoch_midnight_local
+
+
+def read_lobster_messages(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The raw columns of a LOBSTER message file (vectorised ``pyarrow.csv`` parse).
+
+    Returns:
+        dict with ``time_ns`` int64 [n] (ns after NY midnight, exact: parsed as a decimal),
+        ``type`` int64, ``order_id`` int64, ``size`` int64, ``price`` int64 (LOBSTER units),
+        ``direction`` int64.
+
+    Raises:
+        DataError: empty file, wrong number of fields (row named), unparsable value (row named).
+    """
+    data = read_bytes(path)
+    types = {
+        "time": pa.decimal128(30, 12),  # some files carry float noise past ns (35821.088778456004)
+        "type": pa.int64(),
+        "order_id": pa.int64(),
+        "size": pa.int64(),
+        "price": pa.int64(),
+        "direction": pa.int64(),
+    }
+    first_line = data[: data.find(b"\n") if b"\n" in data else len(data)]
+    if first_line[:1].isalpha() or first_line.lower().startswith(b"time"):
+        raise DataError(path, f"LOBSTER message files have no header; first row is {first_line[:80]!r}", row=1)
+    bad: list[tuple] = []
+
+    def on_bad(row) -> str:
+        bad.append((row.number, row.expected_columns, row.actual_columns, row.text))
+        return "error"
+
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pacsv.ReadOptions(column_names=list(MESSAGE_COLUMNS), block_size=1 << 22),
+            convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        try:
+            strings = pacsv.read_csv(
+                pa.py_buffer(data),
+                read_options=pacsv.ReadOptions(column_names=list(MESSAGE_COLUMNS), use_threads=False),
+                parse_options=pacsv.ParseOptions(invalid_row_handler=on_bad),
+                convert_options=pacsv.ConvertOptions(column_types={c: pa.string() for c in MESSAGE_COLUMNS}),
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            if bad:
+                number, expected, actual, text = bad[0]
+                raise DataError(path, f"expected {expected} fields, got {actual}: {text[:120]!r}", row=number) from None
+            raise DataError(path, f"cannot parse LOBSTER messages: {exc}") from None
+        for name, target in types.items():
+            col = strings.column(name).combine_chunks()
+            try:
+                col.cast(target)
+                continue
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                pass
+            lo, hi = 0, len(col)
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                try:
+                    col.slice(0, mid).cast(target)
+                    lo = mid
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    hi = mid
+            raise DataError(path, f"{name}: cannot parse {col[hi - 1].as_py()!r} as {target}", row=hi) from None
+        raise DataError(path, f"cannot parse LOBSTER messages: {exc}") from None
+    out = {}
+    for name in MESSAGE_COLUMNS:
+        col = table.column(name)
+        if col.null_count:
+            arr = col.combine_chunks()
+            raise DataError(path, f"{name}: empty value", row=int(np.argmax(~arr.is_valid().to_numpy(zero_copy_only=False))) + 1)
+        if name == "time":
+            ps = decimal_to_int(col, path, "time", undef=None)  # picoseconds
+            out["time_ns"] = (ps + 500) // 1000  # round half up to the ns
+        else:
+            out[name] = col.combine_chunks().to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    return out
+
+
+def read_lobster(
+    path: str | os.PathLike,
+    on_invalid: str = "error",
+    symbol: str | None = None,
+    date: str | None = None,
+    instrument_id: int | None = None,
+    orderbook: str | os.PathLike | bool | None = None,
+    **_ignored,
+) -> ReadResult:
+    """Read one LOBSTER message file (mapping in the module docstring).
+
+    Args:
+        path: ``*_message_<N>.csv`` (or ``.csv.zst``).
+        on_invalid: ``"error"`` or ``"skip"``. Besides the shared checks (``_base``), an unknown
+            message type (not 1–7) → ``unknown_type``, a direction other than ±1 on types 1–5 →
+            ``unknown_direction``, a size ≤ 0 on types 1–5 → ``nonpositive_size``, a price ≤ 0 on
+            types 1–6 → ``nonpositive_price``.
+        symbol, date: override the file name (needed when the name is not LOBSTER's).
+        instrument_id: default ``symbol_instrument_id(symbol)``.
+        orderbook: a LOBSTER orderbook file to read along (``True``: the sibling
+            ``…_orderbook_<N>.csv[.zst]``); its row count must equal the message rows.
+
+    Returns:
+        ReadResult (format ``"lobster"``); ``report.records`` = message rows, ``report.used`` = rows
+        that became events, ``report.events`` = events, ``report.info["unknown_order_id"]`` the
+        informational count; ``orderbook`` the int64 [n, 4·levels] array (LOBSTER units) if asked.
+    """
+    check_on_invalid(on_invalid)
+    meta = parse_lobster_name(path)
+    symbol = symbol or meta.get("symbol")
+    date = date or meta.get("date")
+    if not symbol or not date:
+        raise DataError(
+            path, "cannot tell symbol and date: name the file SYMBOL_YYYY-MM-DD_start_end_message_N.csv or pass symbol=/date="
+        )
+    try:
+        _date.fromisoformat(date)
+    except ValueError:
+        raise DataError(path, f"bad date {date!r} in the file name") from None
+    iid = symbol_instrument_id(symbol) if instrument_id is None else int(instrument_id)
+    raw = read_lobster_messages(path)
+    n = len(raw["type"])
+    typ, direction, size, price = raw["type"], raw["direction"], raw["size"], raw["price"]
+    rows_1 = np.arange(1, n + 1, dtype=np.int64)
+
+    # -- row-level checks (LOBSTER-specific) -----------------------------------------------------
+    checks = [
+        ("unknown_type", (typ < 1) | (typ > 7), "unknown message type"),
+        ("unknown_direction", (typ <= 5) & (typ >= 1) & (direction != 1) & (direction != -1), "direction must be 1 or -1"),
+        ("nonpositive_size", (typ <= 5) & (typ >= 1) & (size <= 0), "size must be positive"),
+        ("nonpositive_price", (typ <= 6) & (typ >= 1) & (price <= 0), "price must be positive"),
+        ("size_overflow", size > np.iinfo(np.uint32).max, "size does not fit uint32"),
+    ]
+    drop = np.zeros(n, dtype=bool)
+    skipped: dict[str, int] = {}
+    for reason, mask, text in checks:
+        hit = mask & ~drop
+        if hit.any():
+            if on_invalid == "error":
+                i = int(np.argmax(hit))
+                raise DataError(path, f"{text} (type {typ[i]}, size {size[i]}, price {price[i]}, direction {direction[i]}) ({reason})", row=i + 1)
+            skipped[reason] = int(hit.sum())
+            drop |= hit
+    halt = (typ == 7) & ~drop
+    if halt.any():
+        skipped["halt"] = int(halt.sum())
+    keep = ~drop & ~halt
+
+    # -- expand rows into events (vectorised: 3 events for type 4, 1 otherwise) -------------------
+    k_idx = np.flatnonzero(keep)
+    k_typ = typ[k_idx]
+    counts = np.where(k_typ == 4, 3, 1)
+    src = np.repeat(k_idx, counts)  # input row (0-based) of each event
+    starts = np.cumsum(counts) - counts
+    within = np.arange(len(src)) - np.repeat(starts, counts)  # 0,1,2 inside a type-4 group
+    e_typ = typ[src]
+    e_dir = direction[src]
+    resting_side = np.where(e_dir == 1, SIDE_BID, SIDE_ASK).astype(np.uint8)
+    aggressor_side = np.where(e_dir == 1, SIDE_ASK, SIDE_BID).astype(np.uint8)
+    action = np.full(len(src), ACTION_ADD, dtype=np.uint8)
+    side = resting_side.copy()
+    action[(e_typ == 2) | (e_typ == 3)] = ACTION_CANCEL
+    is4 = e_typ == 4
+    action[is4 & (within == 0)] = ACTION_TRADE
+    action[is4 & (within == 1)] = ACTION_FILL
+    action[is4 & (within == 2)] = ACTION_CANCEL
+    side[is4 & (within == 0)] = aggressor_side[is4 & (within == 0)]
+    is5 = e_typ == 5
+    action[is5] = ACTION_TRADE
+    side[is5] = aggressor_side[is5]
+    is6 = e_typ == 6
+    action[is6] = ACTION_TRADE
+    side[is6] = SIDE_NONE
+    order_id = raw["order_id"][src].astype(np.uint64)
+    order_id[is4 & (within == 0)] = 0  # the aggressor's id is not in LOBSTER
+    last = np.ones(len(src), dtype=bool)
+    last[is4 & (within != 2)] = False
+    ts = ny_seconds_to_utc_ns(date, raw["time_ns"][src])
+    events = EventTable(
+        ts_recv=ts,
+        ts_event=ts,
+        action=action,
+        side=side,
+        price=price[src] * LOBSTER_PRICE_TO_NANO,
+        size=size[src].astype(np.uint32),
+        order_id=order_id,
+        instrument_id=np.full(len(src), iid, dtype=np.uint32),
+        flags=np.where(last, F_LAST, 0).astype(np.uint8),
+        sequence=(src + 1).astype(np.uint32),
+        participant=np.zeros(len(src), dtype=np.uint8),
+        symbols={iid: symbol},
+    )
+    events, more = validate(path, events, on_invalid, rows=rows_1[src])
+    for k, v in more.items():
+        skipped[k] = skipped.get(k, 0) + v
+    used = n - sum(skipped.values())
+
+    # -- unknown order ids (informational) --------------------------------------------------------
+    info = {"unknown_order_id": _count_unknown(typ, raw["order_id"], keep)}
+    report = ReadReport(
+        path=os.fspath(path), format="lobster", records=n, used=used, skipped=skipped, events=len(events), info=info
+    )
+    report.check()
+    book = None
+    if orderbook:
+        book_path = _sibling_orderbook(path) if orderbook is True else Path(orderbook)
+        book = read_lobster_orderbook(book_path)
+        if len(book) != n:
+            raise DataError(book_path, f"orderbook has {len(book)} rows but the message file {os.fspath(path)} has {n}")
+    return ReadResult(events, report, orderbook=book)
+
+
+def _count_unknown(typ: np.ndarray, oid: np.ndarray, keep: np.ndarray) -> int:
+    """Rows of type 2/3/4 whose order id was not submitted (type 1) earlier in the file."""
+    n = len(typ)
+    subs = np.flatnonzero((typ == 1) & keep)
+    ref = np.flatnonzero(((typ == 2) | (typ == 3) | (typ == 4)) & keep)
+    if len(ref) == 0:
+        return 0
+    if len(subs) == 0:
+        return int(len(ref))
+    sub_ids, first = np.unique(oid[subs], return_index=True)
+    first_row = subs[first]
+    pos = np.searchsorted(sub_ids, oid[ref])
+    pos_c = np.minimum(pos, len(sub_ids) - 1)
+    known = (sub_ids[pos_c] == oid[ref]) & (first_row[pos_c] < ref)
+    del n
+    return int((~known).sum())
+
+
+def _sibling_orderbook(path) -> Path:
+    p = Path(path)
+    name = re.sub(r"_message_(\d+)\.csv", r"_orderbook_\1.csv", p.name, flags=re.IGNORECASE)
+    for cand in (p.with_name(name), p.with_name(name[:-4] if name.endswith(".zst") else name + ".zst")):
+        if cand.exists():
+            return cand
+    raise DataError(path, f"no orderbook file {name} next to the message file")
+
+
+def read_lobster_orderbook(path: str | os.PathLike) -> np.ndarray:
+    """A LOBSTER orderbook file as int64 [n, 4·levels] in LOBSTER units (price × 10,000; empty levels ±9999999999).
+
+    Column order per level: ask price, ask size, bid price, bid size.
+    """
+    data = read_bytes(path)
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(data), read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 22)
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise DataError(path, f"cannot parse LOBSTER orderbook: {exc}") from None
+    if table.num_columns % 4 or not all(pa.types.is_integer(t) for t in table.schema.types):
+        raise DataError(path, f"orderbook must have 4·levels integer columns, got {table.num_columns} columns {table.schema.types[:4]}")
+    return np.column_stack([c.to_numpy() for c in table.columns]).astype(np.int64)
+
+
+# ----------------------------------------------------------------------------------------------
+# writer
+# ----------------------------------------------------------------------------------------------
+def events_to_lobster_messages(events: EventTable, date: str | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+    """Turn events (one instrument, one New York date) into LOBSTER message rows.
+
+    Rules (the inverse of the reader's mapping, and sensible for CME-style data and simulator logs):
+
+    * ``A`` → type 1. Order sizes are tracked from adds and every reduction.
+    * ``C`` → type 3 when it removes the order's whole tracked remaining size, type 2 when it
+      removes less. For an order whose add is not in ``events`` (size unknown), it is type 2 when
+      the order id appears again later in ``events`` (a deleted order cannot come back) and type 3
+      otherwise — exact for self-contained data, a documented guess for LOBSTER level-1 files.
+    * An execution group — consecutive rows sharing ``(instrument_id, sequence)`` that contain an
+      ``F`` — gives one type-4 row per ``F`` (resting order id, size, price, direction = the F's
+      side). ``C``/``M`` rows of that group on an F's order are the execution's book bookkeeping
+      and write nothing (the type-4 row already reduces the order); ``T`` rows of it write nothing.
+    * A ``T`` outside such a group → type 5 (hidden execution; direction = opposite of the
+      aggressor side) or, with side ``N``, type 6 (cross, order id kept).
+    * ``M`` (modify) → type 2 when it only lowers the size at the same price (priority kept), else
+      type 3 of the old order + type 1 with the new price/size (priority lost, as on the venue).
+      An ``M`` of an unknown order → type 1.
+    * ``R`` (clear), ``N`` and stray ``F`` rows write nothing (LOBSTER has no such message).
+
+    Returns:
+        (rows int64 [m, 6] with ``time_ns`` in the first column — ns after NY midnight —,
+        event_index int64 [m]: the index of the last event each row accounts for (where the
+        orderbook row is read), date)
+    """
+    n = len(events)
+    if n and len(np.unique(events.instrument_id)) > 1:
+        raise ValueError("write_lobster takes one instrument at a time (split by instrument_id first)")
+    if date is None:
+        if n == 0:
+            raise ValueError("date is required for an empty event table")
+        first = datetime.fromtimestamp(int(events.ts_recv[0]) / NS_PER_SECOND, tz=NEW_YORK)
+        date = first.date().isoformat()
+    t_ns = utc_ns_to_ny_seconds_ns(date, events.ts_recv)
+    act = events.action.tolist()
+    sid = events.side.tolist()
+    px = (events.price // LOBSTER_PRICE_TO_NANO).tolist()
+    sz = events.size.tolist()
+    oid = events.order_id.tolist()
+    seq = events.sequence.tolist()
+    tns = t_ns.tolist()
+    last_seen: dict[int, int] = {}  # last event index of each order id (unknown-order guess)
+    for k, o in enumerate(oid):
+        last_seen[o] = k
+    remaining: dict[int, int] = {}  # tracked resting size of known orders
+    price_of: dict[int, int] = {}  # tracked LOBSTER price of known orders
+    rows: list[tuple[int, int, int, int, int, int]] = []
+    at: list[int] = []
+
+    def emit(k: int, typ: int, o: int, size: int, price: int, direction: int) -> int:
+        rows.append((tns[k], typ, o, size, price, direction))
+        at.append(k)
+        return len(rows) - 1
+
+    def dirn(side_code: int) -> int:
+        return 1 if side_code == SIDE_BID else -1
+
+
+    def _plain(k: int) -> None:
+        a, o = act[k], oid[k]
+        if a == ACTION_ADD:
+            emit(k, 1, o, sz[k], px[k], dirn(sid[k]))
+            remaining[o] = sz[k]
+            price_of[o] = px[k]
+        elif a == ACTION_CANCEL:
+            if o in remaining:
+                typ = 3 if sz[k] >= remaining[o] else 2
+                remaining[o] -= sz[k]
+                if typ == 3:
+                    del remaining[o]
+            else:
+                typ = 2 if last_seen.get(o, k) > k else 3
+            emit(k, typ, o, sz[k], px[k], dirn(sid[k]))
+        elif a == ACTION_MODIFY:
+            old = remaining.get(o)
+            if old is not None and sz[k] < old and price_of.get(o) == px[k]:
+                emit(k, 2, o, old - sz[k], px[k], dirn(sid[k]))
+            else:
+                if old is not None:
+                    emit(k, 3, o, old, price_of.get(o, px[k]), dirn(sid[k]))
+                emit(k, 1, o, sz[k], px[k], dirn(sid[k]))
+            remaining[o] = sz[k]
+            price_of[o] = px[k]
+        elif a == ACTION_TRADE:
+            if sid[k] == SIDE_NONE:
+                emit(k, 6, o, sz[k], px[k], -1)
+            else:
+                emit(k, 5, 0, sz[k], px[k], -dirn(sid[k]))
+        # R, N and stray F rows have no LOBSTER message
+
+    i = 0
+    while i < n:
+        # an execution group: contiguous rows of one non-zero sequence made of T/F/C/M, with an F
+        j = i
+        while j < n and seq[j] == seq[i] and seq[i] != 0 and act[j] in _GROUP_ACTIONS:
+            j += 1
+        fill_row: dict[int, int] = {}
+        if j > i and any(act[k] == ACTION_FILL for k in range(i, j)):
+            for k in range(i, j):
+                a, o = act[k], oid[k]
+                if a == ACTION_FILL:
+                    fill_row[o] = emit(k, 4, o, sz[k], px[k], dirn(sid[k]))
+                    if o in remaining:
+                        remaining[o] -= sz[k]
+                elif a in (ACTION_CANCEL, ACTION_MODIFY) and o in fill_row:
+                    at[fill_row[o]] = k  # the book after the execution's bookkeeping
+                    if a == ACTION_MODIFY:
+                        remaining[o] = sz[k]
+                    elif o in remaining and remaining[o] <= 0:
+                        del remaining[o]
+                elif a != ACTION_TRADE:
+                    _plain(k)
+            i = j
+            continue
+        _plain(i)
+        i += 1
+
+    if not rows:
+        return np.zeros((0, 6), dtype=np.int64), np.zeros(0, dtype=np.int64), date
+    return np.asarray(rows, dtype=np.int64), np.asarray(at, dtype=np.int64), date
+
+
+_GROUP_ACTIONS = (ACTION_TRADE, ACTION_FILL, ACTION_CANCEL, ACTION_MODIFY)
+
+
+def format_lobster_time(time_ns: np.ndarray) -> pa.Array:
+    """'34200.017459617'-style strings (9 decimals) from ns after midnight, vectorised."""
+    secs = time_ns // NS_PER_SECOND
+    frac = time_ns % NS_PER_SECOND
+    s = pa.compute.cast(pa.array(secs), pa.string())
+    f = pa.compute.utf8_lpad(pa.compute.cast(pa.array(frac), pa.string()), 9, "0")
+    return pa.compute.binary_join_element_wise(s, f, ".")
+
+
+def write_lobster(
+    events: EventTable,
+    message_path: str | os.PathLike,
+    orderbook_path: str | os.PathLike | None = None,
+    levels: int = 10,
+    date: str | None = None,
+) -> dict:
+    """Write LOBSTER message rows (and optionally the N-level orderbook) for one instrument.
+
+    Args:
+        events: one instrument's events of one New York date (see ``events_to_lobster_messages``).
+        message_path: output ``.csv`` or ``.csv.zst``.
+        orderbook_path: output for the orderbook (row i = book after message i, built by
+            ``modeling_tradefm.simulator.lobster_orderbook``), or None.
+        levels: orderbook depth.
+        date: New York date of the events (default: the first event's).
+
+    Returns:
+        ``{"messages": rows written, "events": events read, "date": date}``.
+    """
+    import pyarrow.compute  # noqa: F401  (pa.compute used in format_lobster_time)
+
+    rows, at, date = events_to_lobster_messages(events, date)
+    table = pa.table(
+        {
+            "time": format_lobster_time(rows[:, 0]) if len(rows) else pa.array([], pa.string()),
+            "type": pa.array(rows[:, 1]),
+            "order_id": pa.array(rows[:, 2]),
+            "size": pa.array(rows[:, 3]),
+            "price": pa.array(rows[:, 4]),
+            "direction": pa.array(rows[:, 5]),
+        }
+    )
+    _write_csv(table, message_path)
+    if orderbook_path is not None:
+        try:
+            from ..simulator import lobster_orderbook
+        except ImportError as exc:
+            raise NotImplementedError(
+                f"LOBSTER orderbook output needs modeling_tradefm.simulator.lobster_orderbook ({exc})"
+            ) from None
+        book = np.asarray(lobster_orderbook(events, levels=levels), dtype=np.int64)
+        book = book[at] if len(at) else book[:0]
+        _write_csv(pa.table({f"c{j}": pa.array(book[:, j]) for j in range(book.shape[1])}), orderbook_path)
+    return {"messages": int(len(rows)), "events": int(len(events)), "date": date}
+
+
+def _write_csv(table: pa.Table, path) -> None:
+    opts = pacsv.WriteOptions(include_header=False, quoting_style="none")
+    if is_zstd(path):
+        with pa.output_stream(os.fspath(path), compression="zstd") as out:
+            pacsv.write_csv(table, out, opts)
+    else:
+        pacsv.write_csv(table, os.fspath(path), opts)
+
+
+__all__ = [
+    "LOBSTER_PRICE_TO_NANO",
+    "events_to_lobster_messages",
+    "ny_seconds_to_utc_ns",
+    "parse_lobster_name",
+    "read_lobster",
+    "read_lobster_messages",
+    "read_lobster_orderbook",
+    "symbol_instrument_id",
+    "utc_ns_to_ny_seconds_ns",
+    "write_lobster",
+]

@@ -1,0 +1,160 @@
+# Copyright 2026 The TradeFM contributors. Licensed under the Apache License, Version 2.0.
+"""Paths, globs, format detection and zstd handling shared by the readers and writers.
+
+Formats are detected from the file name alone (never by sniffing content), so a wrong name is
+reported instead of silently guessed:
+
+==================================  =================
+name                                format
+==================================  =================
+``*.dbn``, ``*.dbn.zst``            ``"dbn"``
+``*_message_<N>.csv[.zst]``         ``"lobster"`` (LOBSTER message file)
+``*_orderbook_<N>.csv[.zst]``       ``"lobster-orderbook"`` (not an event file)
+other ``*.csv``, ``*.csv.zst``      ``"databento-csv"`` (integer or "pretty" variant, told apart by content)
+anything else                       ``DataError``
+==================================  =================
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..errors import DataError
+
+PathLike = str | os.PathLike
+_LOBSTER_MESSAGE = re.compile(r"_message_\d+\.csv(\.zst)?$", re.IGNORECASE)
+_LOBSTER_ORDERBOOK = re.compile(r"_orderbook_\d+\.csv(\.zst)?$", re.IGNORECASE)
+_GLOB_CHARS = set("*?[")
+
+
+def expand_paths(paths: PathLike | Sequence[PathLike]) -> list[Path]:
+    """Expand a path, a glob pattern, or a list of either into a sorted, de-duplicated file list.
+
+    Each item that contains a glob character (``*``, ``?``, ``[``) and is not an existing file is
+    expanded (``**`` recurses); a directory expands to the readable files directly inside it.
+    Items keep their order; within one glob the matches are sorted by name, so dated file names
+    come out in date order.
+
+    Args:
+        paths: one path or pattern, or a sequence of them.
+
+    Returns:
+        The files, in order, each once.
+
+    Raises:
+        DataError: an item matches nothing (the item is named), or nothing was given.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        items = [paths]
+    else:
+        items = list(paths)
+    if not items:
+        raise DataError("<no input>", "no input files given")
+    out: list[Path] = []
+    seen: set[Path] = set()
+    for item in items:
+        text = os.fspath(item)
+        if os.path.isdir(text):
+            found = sorted(p for p in Path(text).iterdir() if p.is_file() and _is_known(p))
+            if not found:
+                raise DataError(text, "directory holds no readable data files (.dbn, .dbn.zst, .csv, .csv.zst)")
+        elif os.path.exists(text) or not (_GLOB_CHARS & set(text)):
+            if not os.path.exists(text):
+                raise DataError(text, "no such file")
+            found = [Path(text)]
+        else:
+            found = sorted(Path(p) for p in glob.glob(os.path.expanduser(text), recursive=True) if os.path.isfile(p))
+            if not found:
+                raise DataError(text, "pattern matches no file")
+        for p in found:
+            key = p.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append(p)
+    return out
+
+
+def _is_known(path: Path) -> bool:
+    try:
+        detect_format(path)
+    except DataError:
+        return False
+    return True
+
+
+def is_zstd(path: PathLike) -> bool:
+    """True when the name ends in ``.zst`` (the only compression the readers take)."""
+    return os.fspath(path).lower().endswith(".zst")
+
+
+def detect_format(path: PathLike) -> str:
+    """The format of ``path`` from its name: ``"dbn"``, ``"databento-csv"``, ``"lobster"``, ``"lobster-orderbook"``.
+
+    Raises:
+        DataError: the extension is not one of ``.dbn``, ``.dbn.zst``, ``.csv``, ``.csv.zst``.
+    """
+    name = os.path.basename(os.fspath(path)).lower()
+    if name.endswith((".dbn", ".dbn.zst")):
+        return "dbn"
+    if name.endswith((".csv", ".csv.zst")):
+        if _LOBSTER_MESSAGE.search(name):
+            return "lobster"
+        if _LOBSTER_ORDERBOOK.search(name):
+            return "lobster-orderbook"
+        return "databento-csv"
+    raise DataError(
+        path, "unknown file type (expected .dbn, .dbn.zst, .csv or .csv.zst; LOBSTER files end in _message_<N>.csv)"
+    )
+
+
+def read_bytes(path: PathLike) -> bytes:
+    """The whole (decompressed) content of ``path``; ``.zst`` files are decompressed with ``zstandard``.
+
+    Every frame is decompressed (multi-frame files are legal); a stream that stops inside a frame
+    is an error rather than silently shorter data (zstd frames written without a checksum do not
+    protect the payload itself, so a flipped byte inside a block may still decode).
+
+    Raises:
+        DataError: empty file, not a zstd stream, corrupt or truncated stream (with byte offsets).
+    """
+    raw = Path(path).read_bytes()
+    if not raw:
+        raise DataError(path, "empty file")
+    if not is_zstd(path):
+        return raw
+    import zstandard
+
+    chunks: list[bytes] = []
+    produced = 0
+    pos = 0
+    while pos < len(raw):
+        dobj = zstandard.ZstdDecompressor().decompressobj()
+        try:
+            data = dobj.decompress(raw[pos:])
+        except zstandard.ZstdError as exc:
+            where = "not a zstd stream" if pos == 0 and produced == 0 else "corrupt zstd stream"
+            raise DataError(
+                path, f"{where} ({exc}); frame starting at compressed byte {pos}, {produced} bytes decoded before it"
+            ) from None
+        chunks.append(data)
+        produced += len(data)
+        if not dobj.eof:
+            raise DataError(
+                path,
+                f"truncated zstd stream: compressed data ends at byte {len(raw)} inside a frame "
+                f"(decoded {produced} bytes)",
+                offset=len(raw),
+            )
+        unused = dobj.unused_data
+        pos = len(raw) - len(unused)
+    out = b"".join(chunks)
+    if not out:
+        raise DataError(path, "empty file (zstd stream decodes to 0 bytes)")
+    return out
+
+
+__all__ = ["PathLike", "detect_format", "expand_paths", "is_zstd", "read_bytes"]
