@@ -1,0 +1,500 @@
+# Copyright 2026 The TradeFM contributors. Licensed under the Apache License, Version 2.0.
+"""TradeFMTokenizer: the paper's universal tokenization of order-flow events (TradeFM §6).
+
+One event → one composite token, a mixed-radix number, most significant digit first::
+
+    token = a·(n_s·n_dp·n_v·n_dt) + s·(n_dp·n_v·n_dt) + δp·(n_v·n_dt) + v·n_dt + Δt
+          = a·8192 + s·4096 + δp·256 + v·16 + Δt            (defaults: 2·2·16·16·16 = 16,384)
+
+with ``a`` 0 add / 1 cancel, ``s`` 0 buy / 1 sell and the bins of the scale-invariant features of
+:mod:`modeling_tradefm.features`. The paper's worked example (App. A.4): Δt = 11, δp = 7, v = 7,
+a = 0, s = 1 → 6011. Conditioning fields (not predicted) go into ``context_ids`` with the column
+order ``(tier, price_level_bin, participant)``; ``context_ids[t]`` describes the market right after
+event ``t`` (see the context rule in the docs), which the features already provide.
+
+Bins (calibrated once, then frozen; shared by every asset):
+
+* ``δp`` (16) and ``Δp`` (32), two-sided, **equal-frequency** (quantile): bin 0 holds values below the
+  ``lower_pct`` (1st) percentile, the last bin values at or above the ``upper_pct`` (99th)
+  percentile, the bins in between are quantiles of the calibration values between those cuts.
+* ``v = log(1 + size)`` (16), one-sided, **equal width on v** (already a log value): bins
+  0..n−2 split ``[min v, 99th pct of v]`` evenly (anything below the minimum goes to bin 0); the
+  last bin is the high-outlier bin.
+* ``Δt`` (16), **equal width on log Δt**. ``Δt = 0`` (events in the same packet / same
+  timestamp, very common) has no logarithm, so with ``dt_zero_bin=True`` (default) bin 0 is
+  reserved for ``Δt = 0`` exactly, bins 1..n−2 split ``[log q1, log q99]`` of the *positive* Δt
+  evenly (positive values below ``q1`` go to bin 1), the last bin is the high-outlier bin. With
+  ``dt_zero_bin=False`` zeros share bin 0 with the smallest positive values.
+
+Edges of the log fields are stored in the raw domain of the encoded value (``v`` resp. seconds),
+so encoding is a ``searchsorted`` with no ``log`` at all.
+
+Decoding samples inside the bin with the caller's ``numpy.random.Generator``: uniformly for ``δp``
+and ``Δp``, uniformly on ``v`` for sizes (then rounded to an integer of that bin, ≥ 1), and
+log-uniformly for ``Δt`` (bin 0 of the zero bin decodes to exactly 0). Outlier bins are sampled
+between their cut and the most extreme calibration value on that side (both kept in the state).
+
+**Calibration window.** ``calibrate(sessions, calib_days=30)`` uses the sessions of the first
+``calib_days`` distinct trading dates. When fewer dates exist it uses *all* dates and warns (so a
+one-day sample can still be tokenized; keep held-out days out of ``sessions`` yourself). Values
+are subsampled to ``max_calib_samples`` with a fixed seed. After calibration the tokenizer is
+frozen: calling ``calibrate`` again raises unless ``force=True``.
+
+State is JSON (``to_dict`` / ``from_dict``, ``save_pretrained`` / ``from_pretrained``) and is stored
+in a checkpoint's ``config.json`` as ``tokenizer_config`` so one folder is self-contained.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+TOKENIZER_FILE = "tradefm_tokenizer.json"
+FORMAT_VERSION = 1
+_FIELDS = ("price_depth", "volume", "dt", "price_level")
+
+
+class TradeFMTokenizer:
+    """Bins, composite tokens and context ids of TradeFM (see the module docstring).
+
+    Args:
+        n_price_depth: bins of ``δp`` (paper: 16).
+        n_volume: bins of ``v`` (16).
+        n_dt: bins of ``Δt`` (16).
+        n_price_level: bins of the context ``Δp`` (32).
+        n_tiers: liquidity tiers (3).
+        n_actions: 2 (add, cancel). n_sides: 2 (buy, sell). n_participant: 2 (I_MP flag).
+        lower_pct / upper_pct: outlier cuts in percent (1 / 99).
+        dt_zero_bin: reserve Δt bin 0 for Δt = 0.
+        max_calib_samples: subsample size per field for calibration.
+        seed: seed of that subsampling.
+    """
+
+    def __init__(
+        self,
+        n_price_depth: int = 16,
+        n_volume: int = 16,
+        n_dt: int = 16,
+        n_price_level: int = 32,
+        n_tiers: int = 3,
+        n_actions: int = 2,
+        n_sides: int = 2,
+        n_participant: int = 2,
+        lower_pct: float = 1.0,
+        upper_pct: float = 99.0,
+        dt_zero_bin: bool = True,
+        max_calib_samples: int = 5_000_000,
+        seed: int = 0,
+    ):
+        for name, n, least in (
+            ("n_price_depth", n_price_depth, 3), ("n_volume", n_volume, 2), ("n_dt", n_dt, 3 if dt_zero_bin else 2),
+            ("n_price_level", n_price_level, 3), ("n_tiers", n_tiers, 1), ("n_actions", n_actions, 2),
+            ("n_sides", n_sides, 2), ("n_participant", n_participant, 1),
+        ):
+            if int(n) < least:
+                raise ValueError(f"{name} must be ≥ {least}, got {n}")
+        if not 0 <= lower_pct < upper_pct <= 100:
+            raise ValueError(f"need 0 ≤ lower_pct < upper_pct ≤ 100, got {lower_pct}, {upper_pct}")
+        self.n_price_depth = int(n_price_depth)
+        self.n_volume = int(n_volume)
+        self.n_dt = int(n_dt)
+        self.n_price_level = int(n_price_level)
+        self.n_tiers = int(n_tiers)
+        self.n_actions = int(n_actions)
+        self.n_sides = int(n_sides)
+        self.n_participant = int(n_participant)
+        self.lower_pct = float(lower_pct)
+        self.upper_pct = float(upper_pct)
+        self.dt_zero_bin = bool(dt_zero_bin)
+        self.max_calib_samples = int(max_calib_samples)
+        self.seed = int(seed)
+        # per field: edges (len n−1, increasing; bin = searchsorted(edges, x, "right")), low/high
+        # (decode range of the outermost bins = calibration extremes)
+        self.fields: dict[str, dict[str, Any]] = {}
+        self.calibration: dict[str, Any] = {}
+        self._arrays: dict[str, tuple[np.ndarray, float, float]] = {}
+
+    # ------------------------------------------------------------------------------ sizes
+    @property
+    def vocab_size(self) -> int:
+        return self.n_actions * self.n_sides * self.n_price_depth * self.n_volume * self.n_dt
+
+    @property
+    def field_vocab_sizes(self) -> list[int]:
+        """``[trade token, tier, price-level bin, participant]``: the model's input tables."""
+        return [self.vocab_size, self.n_tiers, self.n_price_level, self.n_participant]
+
+    @property
+    def is_calibrated(self) -> bool:
+        return bool(self.fields)
+
+    def _n(self, name: str) -> int:
+        return {"price_depth": self.n_price_depth, "volume": self.n_volume, "dt": self.n_dt, "price_level": self.n_price_level}[name]
+
+    # ------------------------------------------------------------------------------ mixed radix
+    def compose(self, action, side, price_depth_bin, volume_bin, dt_bin) -> np.ndarray:
+        """Composite token ids from field digits (arrays or scalars) → int64."""
+        a, s, p, v, d = (np.asarray(x, dtype=np.int64) for x in (action, side, price_depth_bin, volume_bin, dt_bin))
+        for name, x, n in (("action", a, self.n_actions), ("side", s, self.n_sides), ("price_depth_bin", p, self.n_price_depth),
+                           ("volume_bin", v, self.n_volume), ("dt_bin", d, self.n_dt)):
+            if x.size and (x.min() < 0 or x.max() >= n):
+                raise ValueError(f"{name} out of range [0, {n}): min {x.min()}, max {x.max()}")
+        return (((a * self.n_sides + s) * self.n_price_depth + p) * self.n_volume + v) * self.n_dt + d
+
+    def decompose(self, input_ids) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Inverse of :meth:`compose`: ``(action, side, price_depth_bin, volume_bin, dt_bin)``."""
+        ids = np.asarray(input_ids, dtype=np.int64)
+        if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
+            raise ValueError(f"token ids must be in [0, {self.vocab_size}), got min {ids.min()}, max {ids.max()}")
+        ids, d = np.divmod(ids, self.n_dt)
+        ids, v = np.divmod(ids, self.n_volume)
+        ids, p = np.divmod(ids, self.n_price_depth)
+        a, s = np.divmod(ids, self.n_sides)
+        return a, s, p, v, d
+
+    # ------------------------------------------------------------------------------ calibration
+    def calibrate(self, sessions: Sequence, calib_days: int = 30, force: bool = False) -> TradeFMTokenizer:
+        """Fit the bins on the first ``calib_days`` trading dates of ``sessions``; then frozen.
+
+        Args:
+            sessions: ``SessionFeatures`` (anything with ``date``, ``price_depth``, ``log_volume``,
+                ``dt``, ``price_level`` arrays).
+            calib_days: number of distinct dates (earliest first) to calibrate on.
+            force: re-calibrate a calibrated tokenizer (changes every token id: only for a new model).
+
+        Returns:
+            self.
+
+        Raises:
+            RuntimeError: already calibrated and ``force`` is false.
+            ValueError: no events in the calibration window.
+        """
+        if self.is_calibrated and not force:
+            raise RuntimeError("TradeFMTokenizer is already calibrated (frozen); pass force=True to re-calibrate")
+        sessions = list(sessions)
+        dates = sorted({s.date for s in sessions})
+        if not dates:
+            raise ValueError("calibrate() got no sessions")
+        fallback = len(dates) < calib_days
+        if fallback:
+            warnings.warn(
+                f"calibrate(): only {len(dates)} trading date(s) available, fewer than calib_days={calib_days}; "
+                "calibrating on all of them", stacklevel=2,
+            )
+        chosen = set(dates[:calib_days])
+        window = [s for s in sessions if s.date in chosen and len(s.price_depth)]
+        n_events = sum(len(s.price_depth) for s in window)
+        if n_events == 0:
+            raise ValueError("calibrate(): no modeled events in the calibration window")
+        rng = np.random.default_rng(self.seed)
+
+        def gather(attr: str) -> np.ndarray:
+            x = np.concatenate([np.asarray(getattr(s, attr), dtype=np.float64) for s in window])
+            if not np.isfinite(x).all():
+                raise ValueError(f"calibrate(): {attr} has non-finite values")
+            if len(x) > self.max_calib_samples:
+                x = x[rng.choice(len(x), self.max_calib_samples, replace=False)]
+            return x
+
+        fields = {
+            "price_depth": self._fit_quantile(gather("price_depth"), self.n_price_depth),
+            "price_level": self._fit_quantile(gather("price_level"), self.n_price_level),
+            "volume": self._fit_volume(gather("log_volume")),
+            "dt": self._fit_dt(gather("dt")),
+        }
+        self.fields = fields
+        self.calibration = {
+            "calib_days": int(calib_days),
+            "dates": sorted(chosen),
+            "fallback_all_dates": bool(fallback),
+            "sessions": len(window),
+            "events": int(n_events),
+        }
+        self._cache_arrays()
+        return self
+
+    def _fit_quantile(self, x: np.ndarray, n: int) -> dict:
+        probs = np.linspace(self.lower_pct, self.upper_pct, n - 1) / 100.0
+        edges = _strictly_increasing(np.quantile(x, probs))
+        return {"kind": "quantile", "edges": edges.tolist(), "low": float(x.min()), "high": float(x.max())}
+
+    def _fit_volume(self, v: np.ndarray) -> dict:
+        lo = float(v.min())
+        hi = float(np.percentile(v, self.upper_pct))
+        if hi <= lo:  # a single size in the whole window
+            hi = lo + 1.0
+        edges = np.linspace(lo, hi, self.n_volume)[1:]  # n−2 interior boundaries + the outlier cut
+        return {"kind": "log_equal_width", "edges": _strictly_increasing(edges).tolist(), "low": lo, "high": max(float(v.max()), hi)}
+
+    def _fit_dt(self, dt: np.ndarray) -> dict:
+        if (dt < 0).any():
+            raise ValueError("calibrate(): dt has negative values")
+        pos = dt[dt > 0]
+        if len(pos) == 0:
+            pos = np.array([1e-6, 1.0])
+        lo = math.log(float(np.percentile(pos, self.lower_pct)))
+        hi = math.log(float(np.percentile(pos, self.upper_pct)))
+        if hi <= lo:
+            hi = lo + 1.0
+        if self.dt_zero_bin:
+            # bin 0 = exactly 0; bins 1..n−2 equal width on log; n−1 high outliers
+            interior = np.exp(np.linspace(lo, hi, self.n_dt - 1))[1:]
+            edges = np.concatenate([[np.nextafter(0.0, 1.0)], interior])
+        else:
+            edges = np.exp(np.linspace(lo, hi, self.n_dt))[1:]
+        return {
+            "kind": "log_equal_width_dt", "edges": _strictly_increasing(edges).tolist(),
+            "low": float(math.exp(lo)), "high": max(float(pos.max()), float(math.exp(hi))),
+        }
+
+    def _cache_arrays(self) -> None:
+        self._arrays = {
+            name: (np.asarray(f["edges"], dtype=np.float64), float(f["low"]), float(f["high"])) for name, f in self.fields.items()
+        }
+
+    def _require(self) -> None:
+        if not self.is_calibrated:
+            raise RuntimeError("TradeFMTokenizer is not calibrated: call calibrate(sessions) or from_pretrained(dir)")
+
+    # ------------------------------------------------------------------------------ encoding
+    def _bin(self, name: str, x) -> np.ndarray:
+        self._require()
+        x = np.asarray(x, dtype=np.float64)
+        if x.size and np.isnan(x).any():
+            raise ValueError(f"{name}: NaN values cannot be tokenized")
+        return np.searchsorted(self._arrays[name][0], x, side="right").astype(np.int64)
+
+    def price_depth_bin(self, price_depth) -> np.ndarray:
+        return self._bin("price_depth", price_depth)
+
+    def volume_bin(self, size) -> np.ndarray:
+        """Bins of sizes (shares/contracts), via ``v = log(1 + size)``."""
+        return self._bin("volume", np.log1p(np.asarray(size, dtype=np.float64)))
+
+    def dt_bin(self, dt) -> np.ndarray:
+        dt = np.asarray(dt, dtype=np.float64)
+        if dt.size and (dt < 0).any():
+            raise ValueError("dt must be ≥ 0")
+        return self._bin("dt", dt)
+
+    def price_level_bin(self, price_level) -> np.ndarray:
+        """Context bins of ``Δp = (mid − p_open)/p_open`` (float array → int64 in [0, n_price_level))."""
+        return self._bin("price_level", price_level)
+
+    def encode_orders(self, action, side, price_depth, size, dt) -> np.ndarray:
+        """Token ids of orders given as arrays (action 0/1, side 0/1, δp, size, Δt seconds) → int64."""
+        return self.compose(action, side, self.price_depth_bin(price_depth), self.volume_bin(size), self.dt_bin(dt))
+
+    def encode(self, session) -> dict[str, np.ndarray]:
+        """Tokens of one session.
+
+        Args:
+            session: ``SessionFeatures``.
+
+        Returns:
+            ``{"input_ids": int64 [n], "context_ids": int64 [n, 3]}``, context columns
+            ``(tier, price_level_bin, participant)``.
+        """
+        tokens = self.compose(
+            session.action, session.side, self.price_depth_bin(session.price_depth),
+            self._bin("volume", session.log_volume), self.dt_bin(session.dt),
+        )
+        n = len(tokens)
+        ctx = np.empty((n, 3), dtype=np.int64)
+        ctx[:, 0] = session.tier
+        ctx[:, 1] = self.price_level_bin(session.price_level)
+        ctx[:, 2] = session.participant
+        for col, name, lim in ((0, "tier", self.n_tiers), (2, "participant", self.n_participant)):
+            if n and (ctx[:, col].min() < 0 or ctx[:, col].max() >= lim):
+                raise ValueError(f"{name} out of range [0, {lim}) in session {session.symbol} {session.date}")
+        return {"input_ids": tokens, "context_ids": ctx}
+
+    # ------------------------------------------------------------------------------ decoding
+    def _bounds(self, name: str, bins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        edges, low, high = self._arrays[name]
+        ext = np.concatenate([[min(low, edges[0])], edges, [max(high, edges[-1])]])
+        return ext[bins], ext[bins + 1]
+
+    def bin_bounds(self, name: str, bins) -> tuple[np.ndarray, np.ndarray]:
+        """``(lower, upper)`` decode range of ``bins`` of field ``name`` (in the encoded domain)."""
+        self._require()
+        return self._bounds(name, np.asarray(bins, dtype=np.int64))
+
+    def decode(self, input_ids, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """Orders from token ids, each field sampled inside its bin.
+
+        Args:
+            input_ids: int array [...] of token ids.
+            rng: the caller's seeded generator (the only source of randomness).
+
+        Returns:
+            dict of arrays shaped like ``input_ids``: ``action`` uint8 (0 add / 1 cancel), ``side``
+            uint8 (0 buy / 1 sell), ``price_depth`` float64, ``size`` int64 (≥ 1), ``dt`` float64
+            (seconds, ≥ 0).
+        """
+        self._require()
+        a, s, p, v, d = self.decompose(input_ids)
+        shape = np.shape(a)
+        a, s, p, v, d = (x.reshape(-1) for x in (a, s, p, v, d))
+        # price depth: uniform in the bin (outlier bins: between the cut and the calibration extreme)
+        lo, hi = self._bounds("price_depth", p)
+        price_depth = lo + (hi - lo) * rng.random(len(p))
+        # size: uniform on v = log(1+size) in the bin, then the nearest integer of that bin
+        lo, hi = self._bounds("volume", v)
+        vv = lo + (hi - lo) * rng.random(len(v))
+        size = np.rint(np.expm1(vv))
+        smin = np.ceil(np.expm1(lo) - 1e-9)  # smallest integer whose v ≥ lo
+        smax = np.ceil(np.expm1(hi) - 1e-9) - 1  # largest integer whose v < hi
+        last = v == self.n_volume - 1
+        smax[last] = np.floor(np.expm1(hi[last]) + 1e-9)
+        smax = np.maximum(smax, smin)  # a bin with no integer decodes to the next integer up
+        size = np.clip(size, smin, smax)
+        size = np.maximum(size, 1).astype(np.int64)
+        # dt: log-uniform inside the bin; the zero bin is exactly 0
+        lo, hi = self._bounds("dt", d)
+        zero = (d == 0) & self.dt_zero_bin
+        lo = np.where(zero, 1.0, np.maximum(lo, self._arrays["dt"][1]))  # bin 1 starts at the calibrated q1
+        hi = np.where(zero, 1.0, np.maximum(hi, lo))
+        dt = np.exp(np.log(lo) + (np.log(hi) - np.log(lo)) * rng.random(len(d)))
+        dt[zero] = 0.0
+        return {
+            "action": a.astype(np.uint8).reshape(shape),
+            "side": s.astype(np.uint8).reshape(shape),
+            "price_depth": price_depth.reshape(shape),
+            "size": size.reshape(shape),
+            "dt": dt.reshape(shape),
+        }
+
+    def decode_price_level(self, bins, rng: np.random.Generator) -> np.ndarray:
+        """``Δp`` values sampled inside context bins (for analysis and synthetic contexts)."""
+        self._require()
+        lo, hi = self._bounds("price_level", np.asarray(bins, dtype=np.int64))
+        return lo + (hi - lo) * rng.random(np.shape(lo))
+
+    # ------------------------------------------------------------------------------ model config
+    def check_compatible(self, config) -> None:
+        """Raise ``ValueError`` when a model config's vocabularies do not match this tokenizer.
+
+        Duck-typed: reads ``config.vocab_size`` and ``config.field_vocab_sizes``; a
+        ``config.tokenizer_config`` dict, when present, must agree on the field sizes too.
+        """
+        problems = []
+        vocab = getattr(config, "vocab_size", None)
+        if vocab != self.vocab_size:
+            problems.append(f"vocab_size {vocab} != tokenizer vocab_size {self.vocab_size}")
+        fvs = getattr(config, "field_vocab_sizes", None)
+        if fvs is None or [int(x) for x in fvs] != self.field_vocab_sizes:
+            problems.append(
+                f"field_vocab_sizes {None if fvs is None else list(fvs)} != tokenizer's {self.field_vocab_sizes} "
+                "(trade token, tier, price-level bin, participant)"
+            )
+        tc = getattr(config, "tokenizer_config", None)
+        if isinstance(tc, dict) and tc:
+            for key in ("n_price_depth", "n_volume", "n_dt", "n_price_level", "n_tiers", "n_actions", "n_sides", "n_participant"):
+                if key in tc and int(tc[key]) != getattr(self, key):
+                    problems.append(f"config.tokenizer_config[{key!r}] = {tc[key]} != tokenizer's {getattr(self, key)}")
+        if problems:
+            raise ValueError("tokenizer does not match the model config: " + "; ".join(problems))
+
+    # ------------------------------------------------------------------------------ persistence
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tokenizer_class": "TradeFMTokenizer",
+            "format_version": FORMAT_VERSION,
+            "n_price_depth": self.n_price_depth,
+            "n_volume": self.n_volume,
+            "n_dt": self.n_dt,
+            "n_price_level": self.n_price_level,
+            "n_tiers": self.n_tiers,
+            "n_actions": self.n_actions,
+            "n_sides": self.n_sides,
+            "n_participant": self.n_participant,
+            "lower_pct": self.lower_pct,
+            "upper_pct": self.upper_pct,
+            "dt_zero_bin": self.dt_zero_bin,
+            "max_calib_samples": self.max_calib_samples,
+            "seed": self.seed,
+            "vocab_size": self.vocab_size,
+            "fields": json.loads(json.dumps(self.fields)),
+            "calibration": json.loads(json.dumps(self.calibration)),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TradeFMTokenizer:
+        d = dict(d)
+        if d.get("tokenizer_class", "TradeFMTokenizer") != "TradeFMTokenizer":
+            raise ValueError(f"not a TradeFMTokenizer state: tokenizer_class={d.get('tokenizer_class')!r}")
+        if int(d.get("format_version", FORMAT_VERSION)) > FORMAT_VERSION:
+            raise ValueError(f"tokenizer format_version {d['format_version']} is newer than this package ({FORMAT_VERSION})")
+        keys = ("n_price_depth", "n_volume", "n_dt", "n_price_level", "n_tiers", "n_actions", "n_sides", "n_participant",
+                "lower_pct", "upper_pct", "dt_zero_bin", "max_calib_samples", "seed")
+        tok = cls(**{k: d[k] for k in keys if k in d})
+        fields = d.get("fields") or {}
+        if fields:
+            missing = set(_FIELDS) - set(fields)
+            if missing:
+                raise ValueError(f"tokenizer state lacks fields {sorted(missing)}")
+            for name in _FIELDS:
+                if len(fields[name]["edges"]) != tok._n(name) - 1:
+                    raise ValueError(f"tokenizer state: {name} has {len(fields[name]['edges'])} edges, expected {tok._n(name) - 1}")
+            tok.fields = {k: dict(v) for k, v in fields.items()}
+            tok._cache_arrays()
+        tok.calibration = dict(d.get("calibration") or {})
+        if "vocab_size" in d and int(d["vocab_size"]) != tok.vocab_size:
+            raise ValueError(f"tokenizer state: vocab_size {d['vocab_size']} != {tok.vocab_size} from its field sizes")
+        return tok
+
+    def save_pretrained(self, save_directory: str | os.PathLike) -> Path:
+        """Write ``tradefm_tokenizer.json`` into ``save_directory`` (created); returns its path."""
+        path = Path(save_directory)
+        path.mkdir(parents=True, exist_ok=True)
+        out = path / TOKENIZER_FILE
+        out.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+        return out
+
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike) -> TradeFMTokenizer:
+        """Load from a directory (``tradefm_tokenizer.json``, else ``config.json``'s ``tokenizer_config``) or a JSON file."""
+        p = Path(path)
+        if p.is_dir():
+            if (p / TOKENIZER_FILE).exists():
+                p = p / TOKENIZER_FILE
+            elif (p / "config.json").exists():
+                cfg = json.loads((p / "config.json").read_text(encoding="utf-8"))
+                if not cfg.get("tokenizer_config"):
+                    raise ValueError(f"{p}: config.json has no tokenizer_config and there is no {TOKENIZER_FILE}")
+                return cls.from_dict(cfg["tokenizer_config"])
+            else:
+                raise FileNotFoundError(f"{p}: neither {TOKENIZER_FILE} nor config.json found")
+        d = json.loads(p.read_text(encoding="utf-8"))
+        return cls.from_dict(d.get("tokenizer_config", d) if "tokenizer_class" not in d else d)
+
+    def __repr__(self) -> str:
+        state = f"calibrated on {len(self.calibration.get('dates', []))} day(s)" if self.is_calibrated else "not calibrated"
+        return (f"TradeFMTokenizer(vocab_size={self.vocab_size}, δp={self.n_price_depth}, v={self.n_volume}, "
+                f"Δt={self.n_dt}, Δp={self.n_price_level}, tiers={self.n_tiers}; {state})")
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, TradeFMTokenizer) and self.to_dict() == other.to_dict()
+
+
+def _strictly_increasing(edges: np.ndarray) -> np.ndarray:
+    """Make cut points strictly increasing (point masses in the data give equal quantiles).
+
+    A tie is broken by moving the later cut up by one ulp, so no value is lost; the bin between
+    two tied cuts is then (nearly) empty, which is honest about a point mass.
+    """
+    out = np.array(edges, dtype=np.float64)
+    for i in range(1, len(out)):
+        if out[i] <= out[i - 1]:
+            out[i] = np.nextafter(out[i - 1], np.inf)
+    return out
+
+
+__all__ = ["TOKENIZER_FILE", "TradeFMTokenizer"]
