@@ -44,7 +44,8 @@ def __getattr__(name: str):
 def register_tradefm() -> None:
     """Register the TradeFM classes with transformers' Auto classes (idempotent)."""
     from .configuration_tradefm import TradeFMConfig
-    from .modeling_tradefm import TradeFMForCausalLM, TradeFMModel
+    from .model_card import write_model_card
+    from .modeling_tradefm import TradeFMForCausalLM, TradeFMModel, TradeFMPreTrainedModel
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
 
     AutoConfig.register("tradefm", TradeFMConfig, exist_ok=True)
@@ -53,6 +54,8 @@ def register_tradefm() -> None:
     TradeFMConfig.register_for_auto_class()
     TradeFMModel.register_for_auto_class("AutoModel")
     TradeFMForCausalLM.register_for_auto_class("AutoModelForCausalLM")
+    # every save_pretrained (Trainer checkpoints included) refreshes the README.md model card
+    TradeFMPreTrainedModel.model_card_writer = staticmethod(write_model_card)
 
 
 try:
