@@ -1,0 +1,264 @@
+# Copyright 2026 The TradeFM contributors. Licensed under the Apache License, Version 2.0.
+"""``tradefm replay``: replay a message file through the simulator and write the book after every message.
+
+    tradefm replay MESSAGES [--lobster-orderbook BOOK] [--levels N] [--check] -o OUT.csv
+
+Output: a LOBSTER orderbook CSV (no header, ``ask_px_k,ask_sz_k,bid_px_k,bid_sz_k`` for k = 1..N,
+prices in dollars × 10,000, empty levels ±9999999999 with size 0), one row per message: for a
+LOBSTER message file one row per message row (a halt row repeats the book), for a Databento file
+one row per record (``--at-last``: only after records flagged F_LAST, where CME books are
+consistent).
+
+With ``--lobster-orderbook BOOK`` (LOBSTER input) the book before message 1 is derived from BOOK's
+first row by undoing message 1; levels beyond BOOK's depth are unknown, so rows whose shown levels
+reach past the seeded depth are reported as *uncertain* (not determined by the data). A Databento
+file starting with a snapshot is seeded from it (snapshot records produce rows too).
+``--check`` compares the output with BOOK: every cell the data determine must be equal (exit 1 on the
+first mismatch); cells beyond the determined depth are counted (``--strict`` fails on them too).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from ..events import (
+    ACTION_ADD,
+    ACTION_CANCEL,
+    ACTION_FILL,
+    ACTION_TRADE,
+    F_LAST,
+    SIDE_ASK,
+    SIDE_BID,
+    SIDE_NONE,
+    EventTable,
+)
+from ..simulator import LOBSTER_PRICE_DIVISOR, Simulator, lobster_orderbook
+
+_LOBSTER_NAME = re.compile(r"^(?P<symbol>[^_]+)_(?P<date>\d{4}-\d{2}-\d{2})_\d+_\d+_message_\d+")
+
+
+def _is_lobster(path: Path) -> bool:
+    return bool(_LOBSTER_NAME.match(path.name))
+
+
+def _lobster_fallback(path: Path) -> EventTable:
+    """LOBSTER message CSV → EventTable with the contracts' mapping (used until ``modeling_tradefm.io`` exists).
+
+    1 → A; 2 → C (cancelled size); 3 → C (remaining size); 4 → T (aggressor = opposite side) + F + C
+    (resting order), same ``sequence``, F_LAST on the last; 5 → T; 6 → T side N; 7 → skipped.
+    ``sequence`` = 1-based message row. Times: seconds after midnight New York → ns UTC.
+    """
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    m = _LOBSTER_NAME.match(path.name)
+    if not m:
+        raise DataError(path, "not a LOBSTER message file name (SYMBOL_YYYY-MM-DD_start_end_message_N.csv)")
+    midnight = int(datetime.fromisoformat(m["date"]).replace(tzinfo=ZoneInfo("America/New_York")).timestamp()) * 10**9
+    rows = []
+    with open(path) as fh:
+        for r, line in enumerate(fh, 1):
+            parts = line.strip().split(",")
+            if len(parts) < 6:
+                raise DataError(path, f"expected 6 columns, got {len(parts)}", row=r)
+            try:
+                whole, _, frac = parts[0].partition(".")
+                t = midnight + int(whole) * 10**9 + int((frac + "000000000")[:9])
+                typ, oid, size, price, direc = (int(x) for x in parts[1:6])
+            except ValueError as exc:
+                raise DataError(path, f"not a number: {exc}", row=r) from None
+            side = SIDE_BID if direc == 1 else SIDE_ASK
+            opp = SIDE_ASK if direc == 1 else SIDE_BID
+            p = price * LOBSTER_PRICE_DIVISOR
+            if typ == 1:
+                rows.append((t, ACTION_ADD, side, p, size, oid, F_LAST, r))
+            elif typ in (2, 3):
+                rows.append((t, ACTION_CANCEL, side, p, size, oid, F_LAST, r))
+            elif typ == 4:
+                rows.append((t, ACTION_TRADE, opp, p, size, 0, 0, r))
+                rows.append((t, ACTION_FILL, side, p, size, oid, 0, r))
+                rows.append((t, ACTION_CANCEL, side, p, size, oid, F_LAST, r))
+            elif typ == 5:
+                rows.append((t, ACTION_TRADE, opp, p, size, 0, F_LAST, r))
+            elif typ == 6:
+                rows.append((t, ACTION_TRADE, SIDE_NONE, p, size, oid, F_LAST, r))
+            elif typ == 7:
+                continue
+            else:
+                raise DataError(path, f"unknown LOBSTER message type {typ}", row=r)
+    a = np.array(rows, dtype=np.int64).reshape(-1, 8)
+    return EventTable.from_columns(
+        symbols={0: m["symbol"]}, ts_recv=a[:, 0], action=a[:, 1], side=a[:, 2], price=a[:, 3], size=a[:, 4],
+        order_id=a[:, 5], flags=a[:, 6], sequence=a[:, 7],
+    )
+
+
+def read_messages(path: str | Path) -> EventTable:
+    """Events of one message file: ``modeling_tradefm.io.read_file`` when available, else the LOBSTER fallback."""
+    path = Path(path)
+    try:
+        from ..io import read_file  # the io helper's reader (LOBSTER and Databento)
+    except ImportError:
+        read_file = None
+    if read_file is not None:
+        return read_file(path).events
+    if _is_lobster(path):
+        return _lobster_fallback(path)
+    raise DataError(path, "reading Databento files needs modeling_tradefm.io (not installed in this checkout)")
+
+
+def count_message_rows(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def read_lobster_book(path: str | Path, levels: int | None = None) -> np.ndarray:
+    """A LOBSTER orderbook CSV as int64 [n, 4·levels]."""
+    path = Path(path)
+    try:
+        book = np.loadtxt(path, delimiter=",", dtype=np.int64, ndmin=2)
+    except ValueError as exc:
+        raise DataError(path, f"not a LOBSTER orderbook CSV of integers: {exc}") from None
+    if book.shape[1] % 4:
+        raise DataError(path, f"{book.shape[1]} columns is not 4 per level")
+    if levels is not None and book.shape[1] < 4 * levels:
+        raise DataError(path, f"has {book.shape[1] // 4} levels, --levels asks for {levels}")
+    return book
+
+
+def replay_lobster(events: EventTable, n_messages: int, levels: int, initial: Simulator | None):
+    """Rows after every message 1..n_messages (a message with no event repeats the previous book).
+
+    Returns:
+        rows int64 [n_messages, 4·levels]; known int32 [n_messages, 2], the leading (bid, ask) levels of
+        each row determined by the data; the simulator after replay.
+    """
+    sim = initial.copy() if initial is not None else Simulator()
+    before, before_known = sim.lobster_row(levels, return_known=True)
+    ev_rows, ev_known = sim.apply_recording(events, levels)
+    seq = events.sequence.astype(np.int64)
+    if len(seq) and (np.any(np.diff(seq) < 0) or seq[0] < 1 or seq[-1] > n_messages):
+        raise DataError("<events>", "LOBSTER sequence numbers must be message rows in increasing order")
+    # the row of message r = the book after the last event with sequence <= r
+    idx = np.searchsorted(seq, np.arange(1, n_messages + 1), side="right") - 1
+    has = idx[:, None] >= 0
+    if len(seq):
+        rows = np.where(has, ev_rows[np.maximum(idx, 0)], before[None, :])
+        known = np.where(has, ev_known[np.maximum(idx, 0)], before_known[None, :]).astype(np.int32)
+    else:
+        rows = np.repeat(before[None, :], n_messages, axis=0)
+        known = np.repeat(before_known[None, :], n_messages, axis=0).astype(np.int32)
+    return rows, known, sim
+
+
+def determined_mask(known: np.ndarray, levels: int) -> np.ndarray:
+    """bool [n, 4·levels]: the cells of each row that the data determine (from ``known`` counts)."""
+    k = np.arange(levels)
+    bid = k[None, :] < known[:, 0:1]
+    ask = k[None, :] < known[:, 1:2]
+    out = np.zeros((len(known), levels, 4), dtype=bool)
+    out[:, :, 0] = out[:, :, 1] = ask
+    out[:, :, 2] = out[:, :, 3] = bid
+    return out.reshape(len(known), 4 * levels)
+
+
+def _describe_ranges(idx: np.ndarray) -> str:
+    if len(idx) == 0:
+        return "none"
+    out, start, prev = [], idx[0], idx[0]
+    for i in idx[1:]:
+        if i != prev + 1:
+            out.append(f"{start + 1}" if start == prev else f"{start + 1}-{prev + 1}")
+            start = i
+        prev = i
+    out.append(f"{start + 1}" if start == prev else f"{start + 1}-{prev + 1}")
+    return ", ".join(out[:20]) + (f", … ({len(out)} ranges)" if len(out) > 20 else "")
+
+
+def run(args: argparse.Namespace) -> int:
+    path = Path(args.messages)
+    if not path.exists():
+        raise FileNotFoundError(2, "no such file", str(path))
+    levels = int(args.levels)
+    if levels <= 0:
+        raise DataError(path, f"--levels must be positive, got {levels}")
+    events = read_messages(path)
+    book = None
+    if _is_lobster(path):
+        n_msg = count_message_rows(path)
+        initial = None
+        if args.lobster_orderbook:
+            book = read_lobster_book(args.lobster_orderbook, levels)
+            if len(book) != n_msg:
+                raise DataError(args.lobster_orderbook, f"{len(book)} rows but the message file has {n_msg}")
+            first = events[events.sequence == 1]
+            try:
+                initial = Simulator.from_lobster_row(book[0, : 4 * levels], levels, undo=first)
+            except ValueError as exc:
+                raise DataError(args.lobster_orderbook, f"cannot derive the book before message 1: {exc}", row=1) from None
+        rows, known, sim = replay_lobster(events, n_msg, levels, initial)
+    else:
+        sim = Simulator.from_events(events[:0])
+        rows, known = sim.apply_recording(events, levels)
+        if args.at_last:
+            keep = (events.flags & F_LAST) != 0
+            rows, known = rows[keep], known[keep]
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savetxt(out, rows, fmt="%d", delimiter=",")
+    unc = (known < levels).any(axis=1)
+    n_unc = int(unc.sum())
+    counters = {k: v for k, v in sim.counters.items() if v and not k.endswith("volume")}
+    print(f"replayed {len(events)} events → {len(rows)} rows × {rows.shape[1]} columns → {out}", file=sys.stderr)
+    if counters:
+        print(f"diagnostics: {counters}", file=sys.stderr)
+    if n_unc:
+        det = determined_mask(known, levels)
+        print(f"uncertain rows: {n_unc} of {len(rows)} show levels the data do not determine "
+              f"(the source omits events beyond its depth; {int((~det).sum())} of {det.size} cells): "
+              f"rows {_describe_ranges(np.flatnonzero(unc))}; determined levels per side: "
+              f"bid min {int(known[:, 0].min())}, ask min {int(known[:, 1].min())}", file=sys.stderr)
+    if args.check:
+        if book is None:
+            raise DataError(path, "--check needs --lobster-orderbook")
+        ref = book[:, : 4 * levels]
+        det = determined_mask(known, levels)
+        diff = rows != ref
+        bad = np.flatnonzero((diff & det).any(axis=1))
+        n_und = int((diff & ~det).any(axis=1).sum())
+        if len(bad):
+            r = int(bad[0])
+            cols = np.flatnonzero(diff[r] & det[r])
+            print(f"MISMATCH: {len(bad)} of {len(rows)} rows differ in determined cells; first row {r + 1}, "
+                  f"columns {(cols + 1).tolist()[:12]}: ours {rows[r, cols].tolist()[:12]} vs book "
+                  f"{ref[r, cols].tolist()[:12]}", file=sys.stderr)
+            return 1
+        n_eq = int((~diff.any(axis=1)).sum())
+        print(f"check: every determined cell equals {args.lobster_orderbook}; {n_eq} of {len(rows)} rows equal in "
+              f"all {ref.shape[1]} columns; {n_und} rows differ only in cells the data do not determine",
+              file=sys.stderr)
+        if args.strict and n_eq != len(rows):
+            return 1
+    return 0
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("replay", help="replay a message file and write the book after every message (LOBSTER CSV)",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("messages", help="LOBSTER message CSV or Databento MBO file (.dbn[.zst], .csv[.zst])")
+    p.add_argument("--lobster-orderbook", metavar="BOOK", help="LOBSTER orderbook CSV: seeds the book before message 1")
+    p.add_argument("--levels", type=int, default=10, help="levels per side in the output (default 10)")
+    p.add_argument("--at-last", action="store_true", help="Databento: rows only after records flagged F_LAST")
+    p.add_argument("--check", action="store_true", help="compare the output with --lobster-orderbook (exit 1 on mismatch)")
+    p.add_argument("--strict", action="store_true", help="with --check: also fail on undetermined cells that differ")
+    p.add_argument("-o", "--output", required=True, help="output orderbook CSV")
+    p.set_defaults(func=run)
+
+
+__all__ = ["add_parser", "read_lobster_book", "read_messages", "replay_lobster", "run"]

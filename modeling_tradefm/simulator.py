@@ -1,0 +1,657 @@
+# Copyright 2026 The TradeFM contributors. Licensed under the Apache License, Version 2.0.
+"""Deterministic price-time-priority limit-order book: exact replay of real MBO data and the closed loop.
+
+The simulator has two entry points with deliberately different semantics:
+
+``Simulator.apply(events)`` — **replay of venue data** (fast, compiled). The venue already matched:
+its T/F/C records say what happened, so ``apply`` never matches; it maintains the book exactly as
+Databento's reference book does: ``A`` adds an order at the back of its level; ``C`` removes
+``size`` from the order (a partial cancel leaves the rest in place, keeping its priority);
+``M`` modifies (a price change or size increase loses priority — the order moves to the back of
+the new level —, a size decrease keeps it; an ``M`` of an unknown id is treated as an add, as
+Databento's book does); ``R`` clears the book; ``T`` feeds the EW-VWAP; ``F``/``N`` change nothing
+(on CME the book change of an execution comes as the C/M that follows the fill).
+
+``Simulator.submit(...)`` — **a generated or injected order** with no venue behind it: the
+simulator is the matching engine. An add priced through the opposite best (or a market order,
+``MARKET_PRICE_BID`` / ``MARKET_PRICE_ASK`` from ``proposer.py``) executes against the opposite
+side in price-time priority, level by level; for every level it logs one ``T`` (aggressor side,
+level price, size filled at that level, the aggressor's id) followed, for every resting order
+hit, by ``F`` (resting side/id/size) and ``C`` (the same volume taken off the resting order) —
+the CME pattern, so the log replays through ``apply`` to the same book and the features code
+recognises the C as execution bookkeeping (same ``sequence``). A limit remainder then rests
+(logged as ``A`` with the remaining size); a market remainder is discarded and counted
+(``SubmitResult.unfilled_size``, ``counters["market_discarded"]``). No self-trade prevention: an
+injected (participant 1) order may trade with other participant-1 orders, as on most venues.
+Every submit gets one new ``sequence`` number (continuing the data's), all its rows share it, and
+the last row carries ``F_LAST``. New orders get ids above the largest id seen so far.
+
+Anonymous volume. Books seeded from a LOBSTER orderbook row have levels but no orders; a replayed
+file may cancel or execute orders submitted before it starts. Every level therefore holds
+*anonymous volume* besides its queue of identified orders. Rule: anonymous volume is the OLDEST
+volume of its level — it was there before anything we saw arrive — so executions consume it
+first and a cancel/execution of an unknown id (replay) takes it off that level's anonymous
+volume. If there is not enough, the shortfall is clipped and counted (``unknown_shortfall``).
+
+Generated cancels carry no id. Rule (configurable): the target level is the one at the decoded
+price on the decoded side, else the existing level nearest to it in price (ties go to the level
+nearer the touch), skipping levels that hold no volume of the cancelling participant (the model's
+background flow never cancels an injected agent's orders, and vice versa). Within the level the
+NEWEST eligible order is cancelled first (``cancel_priority="newest"``, LIFO): empirically most
+cancels hit recently placed orders (fleeting quotes), and LIFO leaves long-standing queue positions
+— including an injected agent's — intact; anonymous seed volume counts as the oldest.
+``cancel_priority="oldest"`` (FIFO) is the alternative. One order is cancelled, by
+``min(size, order size)`` (a partial cancel if the decoded size is smaller); with
+``cancel_spill=True`` the rest of the decoded size spills over the next eligible orders of the
+same level. An explicit ``order_id`` (injected orders cancelling their own order) cancels exactly
+that order.
+
+Void orders are not applied and not logged; ``SubmitResult.void_reason`` names the reason:
+``zero_size``, ``bad_side``, ``bad_price`` (≤ 0, or the UNDEF/market sentinel on the wrong side),
+``off_tick`` (only with ``tick_size``), ``market_empty_side``, ``cancel_empty_side``,
+``cancel_no_order`` (no volume of this participant on that side), ``cancel_unknown_id``,
+``bad_action`` (only A and C are generated).
+
+EW-VWAP mid (``vwap_mid``): the recursion of ``features.EWVWAP`` (contracts): on each execution
+at time t (s, from ``ts_recv``), price p, size q: ``w = 0.5 ** ((t - t_prev) / half_life)``,
+``num = w·num + p·q``, ``den = w·den + q``, ``mid = num/den``; each execution is counted once —
+replayed data: ``features.counted_executions`` (the T records of an execution group, else its F
+records); submitted orders: one per ``T`` the simulator emits (one per aggressor and level).
+Before the first execution it is the book mid. Units: 1e-9 (float64).
+
+LOBSTER rows: ``ask_px_k, ask_sz_k, bid_px_k, bid_sz_k`` for k = 1..levels, prices in dollars ×
+10,000 (``price_1e9 // 100_000``), empty levels ``±9999999999`` with size 0. A book seeded from a
+LOBSTER row only knows the levels that row shows: prices beyond its deepest shown level (the
+*frontier*) may hold volume the data never revealed. A row whose shown levels reach beyond the
+frontier is *uncertain* from that level down (``lobster_orderbook(..., return_known=True)`` gives,
+per row and side, how many leading levels are determined by the data): those cells may differ from
+the venue's book. LOBSTER level-N message files also omit every event beyond the N-th level, so
+with ``visible=True`` (``from_lobster_row``) the frontier follows the N-th level inward.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from . import _book_kernels as K
+from .events import (
+    ACTION_ADD,
+    ACTION_CANCEL,
+    ACTION_CLEAR,
+    ACTION_TRADE,
+    F_SNAPSHOT,
+    SIDE_ASK,
+    SIDE_BID,
+    UNDEF_PRICE,
+    EventTable,
+)
+
+LOBSTER_PRICE_DIVISOR = 100_000  # 1e-9 units per LOBSTER unit (dollars × 10,000)
+LOBSTER_EMPTY_PRICE = K.EMPTY_PX
+
+VOID_REASONS = (
+    None,
+    "zero_size",
+    "bad_side",
+    "bad_price",
+    "off_tick",
+    "market_empty_side",
+    "cancel_empty_side",
+    "cancel_no_order",
+    "cancel_unknown_id",
+    "bad_action",
+)
+
+COUNTER_NAMES = {
+    K.C_UNKNOWN_CANCEL: "unknown_id_cancel",
+    K.C_UNKNOWN_MODIFY: "unknown_id_modify",
+    K.C_SHORTFALL: "unknown_shortfall",
+    K.C_SHORTFALL_VOL: "unknown_shortfall_volume",
+    K.C_DUPLICATE_ADD: "duplicate_add",
+    K.C_BAD_RECORD: "bad_record",
+    K.C_ADD_NO_ID: "add_without_id",
+    K.C_CLEAR: "clear",
+    K.C_MARKET_DISCARD: "market_discarded",
+    K.C_MARKET_DISCARD_VOL: "market_discarded_volume",
+    K.C_ADDED_VOL: "added_volume",
+    K.C_CANCELLED_VOL: "cancelled_volume",
+    K.C_EXECUTED_VOL: "executed_volume",
+    K.C_UNKNOWN_IN_FRONTIER: "unknown_in_known_range",
+}
+
+_SIDE_INDEX = {SIDE_BID: 0, SIDE_ASK: 1, 0: 0, 1: 1, "B": 0, "A": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    """What ``Simulator.submit`` did with one order.
+
+    Attributes:
+        executed_size: shares executed against the book (aggressor side).
+        void_reason: ``None`` if applied, else the reason (see the module docstring).
+        resting_size: shares left resting as a new order (limit adds).
+        cancelled_size: shares cancelled (cancels).
+        unfilled_size: shares of a market order discarded for lack of liquidity.
+        last_price: price (1e-9) of the last (deepest) execution level, ``None`` without execution.
+        order_id: the new order's id (adds), or the id of the (last) cancelled order (0 = anonymous).
+    """
+
+    executed_size: int
+    void_reason: str | None
+    resting_size: int = 0
+    cancelled_size: int = 0
+    unfilled_size: int = 0
+    last_price: int | None = None
+    order_id: int = 0
+
+
+def _counted_executions(events: EventTable) -> np.ndarray:
+    """bool [n]: the records that feed the EW-VWAP, each execution once — ``features.counted_executions``
+    (T records of an execution group, else its F records) so that features and simulator agree."""
+    try:
+        from .features import counted_executions
+    except ImportError:  # features not installed: T records only (the same on CME and LOBSTER data)
+        return np.ascontiguousarray(events.action == ACTION_TRADE)
+    return np.ascontiguousarray(counted_executions(events), dtype=bool)
+
+
+def _pow2(n: int) -> int:
+    return 1 << max(4, int(n - 1).bit_length())
+
+
+class Simulator:
+    """A deterministic price-time-priority book (see the module docstring for every rule).
+
+    Args:
+        tick_size: price grid in 1e-9 units; when set, ``submit`` voids off-grid limit prices
+            (``off_tick``). ``None``: any positive integer price is accepted.
+        vwap_half_life_s: half-life (seconds) of the EW-VWAP mid.
+        instrument_id: written into the log.
+        symbol: ``symbols[instrument_id]`` of the log.
+        cancel_priority: ``"newest"`` (LIFO, default) or ``"oldest"`` (FIFO) for id-less cancels.
+        cancel_spill: let an id-less cancel continue over further orders of its level.
+        keep_log: keep applied tables in the log (``False`` saves memory for pure replay).
+        capacity: initial number of order slots (grows as needed).
+    """
+
+    def __init__(
+        self,
+        tick_size: int | None = None,
+        vwap_half_life_s: float = 10.0,
+        instrument_id: int = 0,
+        symbol: str = "",
+        *,
+        cancel_priority: str = "newest",
+        cancel_spill: bool = False,
+        keep_log: bool = True,
+        capacity: int = 1024,
+    ):
+        if cancel_priority not in ("newest", "oldest"):
+            raise ValueError(f"cancel_priority must be 'newest' or 'oldest', got {cancel_priority!r}")
+        if not vwap_half_life_s > 0:
+            raise ValueError(f"vwap_half_life_s must be > 0, got {vwap_half_life_s}")
+        if tick_size is not None and int(tick_size) <= 0:
+            raise ValueError(f"tick_size must be a positive integer (1e-9 units), got {tick_size}")
+        self.tick_size = int(tick_size) if tick_size else None
+        self.vwap_half_life_s = float(vwap_half_life_s)
+        self.instrument_id = int(instrument_id)
+        self.symbol = symbol
+        self.cancel_priority = cancel_priority
+        self.cancel_spill = bool(cancel_spill)
+        self.keep_log = bool(keep_log)
+        cap_o = max(16, int(capacity))
+        cap_l = max(16, cap_o // 4)
+        self._ords = np.zeros((cap_o, 8), dtype=np.int64)
+        self._lvls = np.zeros((cap_l, 8), dtype=np.int64)
+        self._oh = np.full(_pow2(2 * cap_o), -1, dtype=np.int64)
+        self._lh = np.full((2, _pow2(2 * cap_l)), -1, dtype=np.int64)
+        self._sk = np.zeros((2, cap_l), dtype=np.int64)
+        self._ss = np.zeros((2, cap_l), dtype=np.int64)
+        self._st = np.zeros(K.N_STATE, dtype=np.int64)
+        self._vw = np.array([0.0, 0.0, 0.0, self.vwap_half_life_s])
+        self._lg = np.zeros((256, K.N_LOG_COLS), dtype=np.int64)
+        K._clear(self._ords, self._lvls, self._oh, self._lh, self._st)
+        self._st[K.S_TICK] = self.tick_size or 0
+        self._st[K.S_CANCEL_NEWEST] = 1 if cancel_priority == "newest" else 0
+        self._st[K.S_CANCEL_SPILL] = 1 if cancel_spill else 0
+        self._chunks: list[EventTable] = []  # applied tables and flushed submit rows, in order
+        self._chunk_rows = 0
+        self._log_cache: EventTable | None = None
+
+    # ---- capacity ------------------------------------------------------------------------------
+    def _grow(self, log_rows: int = 0) -> None:
+        st = self._st
+        if st[K.S_OFREE] < 0 or 2 * (st[K.S_NORD] + 2) > len(self._oh):
+            old = self._ords
+            n = len(old)
+            new = np.zeros((2 * n, 8), dtype=np.int64)
+            new[:n] = old
+            new[n:, K.O_NEXT] = np.arange(n + 1, 2 * n + 1)
+            new[-1, K.O_NEXT] = st[K.S_OFREE]
+            st[K.S_OFREE] = n
+            self._ords = new
+            self._oh = np.full(_pow2(4 * n), -1, dtype=np.int64)
+        nlv = max(st[K.S_NLV_B], st[K.S_NLV_A])
+        if st[K.S_LFREE] < 0 or 2 * (nlv + 2) > self._lh.shape[1] or nlv + 2 > len(self._lvls):
+            old = self._lvls
+            n = len(old)
+            new = np.zeros((2 * n, 8), dtype=np.int64)
+            new[:n] = old
+            new[n:, K.L_HEAD] = np.arange(n + 1, 2 * n + 1)
+            new[-1, K.L_HEAD] = st[K.S_LFREE]
+            st[K.S_LFREE] = n
+            self._lvls = new
+            for name in ("_sk", "_ss"):
+                arr = np.zeros((2, 2 * n), dtype=np.int64)
+                arr[:, :n] = getattr(self, name)
+                setattr(self, name, arr)
+            self._lh = np.full((2, _pow2(4 * n)), -1, dtype=np.int64)
+        K.rehash(self._ords, self._lvls, self._oh, self._lh, self._sk, self._ss, st)
+        need = int(st[K.S_LOGN]) + log_rows
+        if need > len(self._lg):
+            new = np.zeros((max(need, 2 * len(self._lg)), K.N_LOG_COLS), dtype=np.int64)
+            new[: st[K.S_LOGN]] = self._lg[: st[K.S_LOGN]]
+            self._lg = new
+
+    # ---- replay --------------------------------------------------------------------------------
+    def apply(self, events: EventTable) -> None:
+        """Replay real events (A/C/M/R change the book, T feeds the EW-VWAP); no matching.
+
+        Args:
+            events: an ``EventTable`` of one instrument in time order. With ``keep_log`` the table is
+                referenced (not copied) by the log: do not modify it afterwards.
+        """
+        self._run(events, 0, 100_000)
+        if self.keep_log and len(events):
+            self._flush_log()
+            self._chunks.append(events)
+            self._chunk_rows += len(events)
+            self._log_cache = None
+        if len(events):
+            self._note_sequence(events)
+
+    def apply_recording(self, events: EventTable, levels: int = 10, price_divisor: int = LOBSTER_PRICE_DIVISOR):
+        """``apply`` that also returns the book after every event.
+
+        Returns:
+            rows: int64 [n, 4·levels] LOBSTER orderbook rows (prices ``// price_divisor``).
+            known: int32 [n, 2] leading levels of (bid, ask) determined by the data (== levels unless
+                the book was seeded from a LOBSTER row and the row reaches beyond the frontier).
+        """
+        rows, unc = self._run(events, int(levels), int(price_divisor))
+        if self.keep_log and len(events):
+            self._flush_log()
+            self._chunks.append(events)
+            self._chunk_rows += len(events)
+            self._log_cache = None
+        if len(events):
+            self._note_sequence(events)
+        return rows, unc
+
+    def _run(self, events: EventTable, levels: int, divisor: int):
+        n = len(events)
+        if levels < 0:
+            raise ValueError("levels must be >= 0")
+        rows = np.zeros((n if levels else 0, 4 * levels), dtype=np.int64)
+        unc = np.zeros((n if levels else 0, 2), dtype=np.int32)
+        rows_arg = rows if levels else np.zeros((1, 1), dtype=np.int64)
+        unc_arg = unc if levels else np.zeros((1, 2), dtype=np.int32)
+        oid = events.order_id.view(np.int64)
+        is_exec = _counted_executions(events).view(np.uint8)
+        i = 0
+        while i < n:
+            i = K.apply_events(
+                self._ords, self._lvls, self._oh, self._lh, self._sk, self._ss, self._st, self._vw,
+                events.ts_recv, events.action, events.side, events.price, events.size, oid, is_exec, i, n,
+                rows_arg, unc_arg, levels, divisor,
+            )
+            if i < n:
+                self._grow()
+        return rows, unc
+
+    def _note_sequence(self, events: EventTable) -> None:
+        last = int(events.sequence.max()) if len(events) else 0
+        if last > self._st[K.S_SEQ]:
+            self._st[K.S_SEQ] = last
+
+    # ---- generated orders ----------------------------------------------------------------------
+    def submit(self, ts_ns: int, action: int, side: int, price: int, size: int, participant: int = 0,
+               order_id: int = 0) -> SubmitResult:
+        """Apply one generated or injected order (the simulator matches it).
+
+        Args:
+            ts_ns: time (ns, UTC) written to ``ts_recv``/``ts_event`` of its log rows.
+            action: ``ACTION_ADD`` or ``ACTION_CANCEL`` (ASCII code, or ``"A"``/``"C"``).
+            side: ``SIDE_BID``/``SIDE_ASK`` (or 0/1, ``"B"``/``"A"``).
+            price: 1e-9 units; ``MARKET_PRICE_BID`` (buy) / ``MARKET_PRICE_ASK`` (sell) = market order.
+                For id-less cancels the price that selects the level.
+            size: shares (> 0).
+            participant: the I_MP flag written to the log (1 = injected/designated participant).
+            order_id: for a cancel, the exact order to cancel (0 = the id-less rule).
+
+        Returns:
+            ``SubmitResult``.
+        """
+        if isinstance(action, str):
+            action = ord(action)
+        s = _SIDE_INDEX.get(side, -1)
+        if s < 0:
+            return SubmitResult(0, "bad_side")
+        st = self._st
+        # worst case rows of one submit: one T per level + F and C per resting order, + the A
+        room = 3 * (int(st[K.S_NORD]) + int(st[K.S_NLV_B]) + int(st[K.S_NLV_A])) + 4
+        if (st[K.S_LOGN] + room > len(self._lg) or st[K.S_OFREE] < 0 or st[K.S_LFREE] < 0
+                or 2 * (st[K.S_NORD] + 2) > len(self._oh)
+                or 2 * (max(st[K.S_NLV_B], st[K.S_NLV_A]) + 2) > self._lh.shape[1]):
+            self._grow(room)
+        void, executed, rest, cancelled, unfilled, last_px, oid = K.submit_order(
+            self._ords, self._lvls, self._oh, self._lh, self._sk, self._ss, st, self._vw, self._lg,
+            int(ts_ns), int(action), s, int(price), int(size), int(participant),
+            int(np.uint64(order_id).view(np.int64)) if order_id else 0,
+        )
+        if void:
+            return SubmitResult(0, VOID_REASONS[void])
+        self._log_cache = None
+        return SubmitResult(executed, None, rest, cancelled, unfilled, None if last_px == UNDEF_PRICE else last_px,
+                            oid & 0xFFFFFFFFFFFFFFFF)
+
+    # ---- log -----------------------------------------------------------------------------------
+    def _buffer_table(self) -> EventTable:
+        n = int(self._st[K.S_LOGN])
+        g = self._lg[:n]
+        return EventTable(
+            ts_recv=g[:, K.G_TS], ts_event=g[:, K.G_TSE], action=g[:, K.G_ACTION], side=g[:, K.G_SIDE],
+            price=g[:, K.G_PRICE], size=g[:, K.G_SIZE], order_id=g[:, K.G_ID].view(np.uint64),
+            instrument_id=np.full(n, self.instrument_id, dtype=np.uint32), flags=g[:, K.G_FLAGS],
+            sequence=g[:, K.G_SEQ], participant=g[:, K.G_PART],
+            symbols={self.instrument_id: self.symbol} if self.symbol else {},
+        )
+
+    def _flush_log(self) -> None:
+        if self._st[K.S_LOGN]:
+            self._chunks.append(self._buffer_table())
+            self._chunk_rows += int(self._st[K.S_LOGN])
+            self._st[K.S_LOGN] = 0
+
+    def log_len(self) -> int:
+        """Number of rows ``log()`` returns (cheap)."""
+        return self._chunk_rows + int(self._st[K.S_LOGN])
+
+    def log(self, start: int = 0) -> EventTable:
+        """Everything applied (``apply``, when ``keep_log``) and emitted (``submit``), in order.
+
+        Args:
+            start: first row to return (``log(start)`` == ``log()[start:]`` without building the prefix).
+        """
+        if start == 0 and self._log_cache is not None:
+            return self._log_cache
+        parts = []
+        pos = 0
+        for chunk in self._chunks:
+            if pos + len(chunk) > start:
+                parts.append(chunk[max(0, start - pos):])
+            pos += len(chunk)
+        if self._st[K.S_LOGN]:
+            buf = self._buffer_table()
+            parts.append(buf[max(0, start - pos):])
+        out = EventTable.concat(parts) if len(parts) != 1 else parts[0].copy()
+        if start == 0:
+            self._log_cache = out
+        return out
+
+    # ---- queries -------------------------------------------------------------------------------
+    def _best(self, side: int) -> int | None:
+        n = self._st[K.S_NLV_B + side]
+        if n == 0:
+            return None
+        return int(self._lvls[self._ss[side, n - 1], K.L_PRICE])
+
+    def best_bid(self) -> int | None:
+        """Best bid price (1e-9 units) or ``None``."""
+        return self._best(0)
+
+    def best_ask(self) -> int | None:
+        """Best ask price (1e-9 units) or ``None``."""
+        return self._best(1)
+
+    def spread(self) -> int | None:
+        """Best ask − best bid (1e-9 units), ``None`` if a side is empty."""
+        b, a = self._best(0), self._best(1)
+        return None if b is None or a is None else a - b
+
+    def mid(self) -> float | None:
+        """(best bid + best ask) / 2 in 1e-9 units (exact in float64 below $4.5M), else ``None``."""
+        b, a = self._best(0), self._best(1)
+        return None if b is None or a is None else (a + b) / 2
+
+    def vwap_mid(self) -> float | None:
+        """EW-VWAP of executions (1e-9 units); the book mid before the first execution."""
+        if self._vw[2] == 0.0:
+            return self.mid()
+        return float(self._vw[0] / self._vw[1])
+
+    def vwap_state(self) -> dict:
+        """EW-VWAP state ``{num, den, t_prev_ns, has}`` (for checks against ``features.EWVWAP``)."""
+        return {"num": float(self._vw[0]), "den": float(self._vw[1]), "t_prev_ns": int(self._st[K.S_VW_T]),
+                "has": bool(self._vw[2])}
+
+    def depth(self, levels: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``levels`` of each side, best first.
+
+        Returns:
+            (bids, asks): int64 [k, 2] arrays of (price 1e-9, total size), k ≤ levels.
+        """
+        out = []
+        for side in range(2):
+            n = int(self._st[K.S_NLV_B + side])
+            k = min(n, int(levels))
+            slots = self._ss[side, n - k:n][::-1]
+            out.append(np.stack([self._lvls[slots, K.L_PRICE], self._lvls[slots, K.L_TOTAL]], axis=1)
+                       if k else np.zeros((0, 2), dtype=np.int64))
+        return out[0], out[1]
+
+    def level_size(self, side, price: int) -> int:
+        """Total volume resting at ``price`` on ``side`` (0 if no level)."""
+        s = _SIDE_INDEX[side]
+        slot = K._lfind(self._lvls, self._lh[s], int(price))
+        return 0 if slot < 0 else int(self._lvls[slot, K.L_TOTAL])
+
+    def level_queue(self, side, price: int) -> tuple[int, np.ndarray]:
+        """(anonymous volume, int64 [k, 3] identified orders front to back: id bits, size, participant)."""
+        s = _SIDE_INDEX[side]
+        slot = K._lfind(self._lvls, self._lh[s], int(price))
+        if slot < 0:
+            return 0, np.zeros((0, 3), dtype=np.int64)
+        out = np.zeros((int(self._lvls[slot, K.L_NORD]), 3), dtype=np.int64)
+        K.level_orders(self._ords, self._lvls, slot, out)
+        return int(self._lvls[slot, K.L_ANON]), out
+
+    def resting_volume(self) -> int:
+        """Total resting volume, both sides."""
+        tot = 0
+        for side in range(2):
+            n = int(self._st[K.S_NLV_B + side])
+            tot += int(self._lvls[self._ss[side, :n], K.L_TOTAL].sum())
+        return tot
+
+    def n_orders(self) -> int:
+        return int(self._st[K.S_NORD])
+
+    def is_crossed(self) -> bool:
+        b, a = self._best(0), self._best(1)
+        return b is not None and a is not None and b >= a
+
+    def lobster_row(self, levels: int = 10, price_divisor: int = LOBSTER_PRICE_DIVISOR, *,
+                    return_known: bool = False):
+        """The book as one LOBSTER orderbook row: int64 [4·levels] (see the module docstring).
+
+        With ``return_known`` also int32 [2]: leading (bid, ask) levels determined by the data.
+        """
+        out = np.zeros((1, 4 * int(levels)), dtype=np.int64)
+        known = np.zeros((1, 2), dtype=np.int32)
+        K.write_row(self._lvls, self._sk, self._ss, self._st, out, known, int(levels), int(price_divisor))
+        return (out[0], known[0]) if return_known else out[0]
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """Diagnostics by reason (unknown ids, clipped volume, duplicates, bad records, volumes)."""
+        return {name: int(self._st[i]) for i, name in COUNTER_NAMES.items()}
+
+    @property
+    def frontier(self) -> tuple[int | None, int | None]:
+        """(bid, ask) price beyond which a LOBSTER-seeded book may hide volume (``None`` = fully known)."""
+        st = self._st
+        return (int(st[K.S_FB]) if st[K.S_HASFB] else None, int(st[K.S_FA]) if st[K.S_HASFA] else None)
+
+    # ---- copies and seeds ----------------------------------------------------------------------
+    def copy(self) -> Simulator:
+        """A deep copy of the book (independent state); the applied part of the log is shared, read-only."""
+        new = object.__new__(Simulator)
+        new.__dict__.update(self.__dict__)
+        for name in ("_ords", "_lvls", "_oh", "_lh", "_sk", "_ss", "_st", "_vw"):
+            setattr(new, name, getattr(self, name).copy())
+        n = int(self._st[K.S_LOGN])
+        new._lg = np.zeros_like(self._lg)
+        new._lg[:n] = self._lg[:n]
+        new._chunks = list(self._chunks)
+        new._log_cache = None
+        return new
+
+    @classmethod
+    def from_events(cls, prefix: EventTable, **kwargs: Any) -> Simulator:
+        """A book that replayed ``prefix`` (a real session's events before the start)."""
+        kwargs.setdefault("instrument_id", int(prefix.instrument_id[0]) if len(prefix) else 0)
+        kwargs.setdefault("symbol", prefix.symbol_of(kwargs["instrument_id"]) if len(prefix) else "")
+        sim = cls(**kwargs)
+        sim.apply(prefix)
+        return sim
+
+    @classmethod
+    def from_snapshot(cls, events: EventTable, **kwargs: Any) -> Simulator:
+        """A book from the leading Databento snapshot of ``events`` (R and F_SNAPSHOT records).
+
+        Raises:
+            ValueError: if ``events`` does not start with a snapshot.
+        """
+        snap = ((events.flags & F_SNAPSHOT) != 0) | (events.action == ACTION_CLEAR)
+        n = int(np.argmin(snap)) if not snap.all() else len(events)
+        if n == 0 or not ((events.flags[:n] & F_SNAPSHOT) != 0).any():
+            raise ValueError("events do not start with a snapshot (records flagged F_SNAPSHOT)")
+        return cls.from_events(events[:n], **kwargs)
+
+    @classmethod
+    def from_lobster_row(cls, row, levels: int | None = None, undo: EventTable | None = None,
+                         price_multiplier: int = LOBSTER_PRICE_DIVISOR, visible: bool = True,
+                         **kwargs: Any) -> Simulator:
+        """A book with the anonymous volume of one LOBSTER orderbook row.
+
+        Args:
+            row: int [4·levels] ``ask_px, ask_sz, bid_px, bid_sz, ...`` (LOBSTER units).
+            levels: levels in the row (default ``len(row) // 4``). A side showing all ``levels``
+                levels gets a frontier at its deepest price (deeper volume is unknown).
+            undo: events of ONE message to undo (the row is the book AFTER them; the result is the
+                book before them): A removes its size, C adds its size back, as anonymous volume.
+                An add beyond the frontier is invisible in the row and undoing it changes nothing.
+            price_multiplier: 1e-9 units per row price unit.
+            visible: the events that follow come from a LOBSTER level-``levels`` message file, which
+                omits every event beyond the ``levels``-th level at its time: the known range then
+                shrinks as levels leave the window (``frontier``), and rows showing levels beyond
+                it are flagged uncertain. ``False`` keeps the seed's frontier fixed (a full-depth
+                event source).
+
+        Raises:
+            ValueError: for a malformed row or an ``undo`` the row contradicts.
+        """
+        row = np.asarray(row, dtype=np.int64).ravel()
+        if levels is None:
+            levels = len(row) // 4
+        if len(row) != 4 * levels or levels <= 0:
+            raise ValueError(f"a LOBSTER row of {levels} levels has {4 * levels} columns, got {len(row)}")
+        sim = cls(**kwargs)
+        st = sim._st
+        r = row.reshape(levels, 4)
+        for side, (pc, sc) in ((1, (0, 1)), (0, (2, 3))):
+            shown = 0
+            last = None
+            prev = None
+            for k in range(levels):
+                p, q = int(r[k, pc]), int(r[k, sc])
+                if q == 0 and abs(p) == LOBSTER_EMPTY_PRICE:
+                    continue
+                if q <= 0:
+                    raise ValueError(f"level {k + 1} of side {'bid' if side == 0 else 'ask'} has size {q}")
+                if prev is not None and (p >= prev if side == 0 else p <= prev):
+                    raise ValueError(f"{'bid' if side == 0 else 'ask'} prices are not strictly ordered at level {k + 1}")
+                prev = p
+                sim._anon(side, p * price_multiplier, q)
+                shown += 1
+                last = p * price_multiplier
+            if shown == levels:
+                st[K.S_FB + side] = last
+                st[K.S_HASFB + side] = 1
+        if visible:
+            st[K.S_VISIBLE] = levels
+        if undo is not None:
+            for j in range(len(undo)):
+                a = int(undo.action[j])
+                if a not in (ACTION_ADD, ACTION_CANCEL):
+                    continue
+                side = _SIDE_INDEX.get(int(undo.side[j]), -1)
+                p, q = int(undo.price[j]), int(undo.size[j])
+                if side < 0 or p == UNDEF_PRICE:
+                    continue
+                known = K._in_known_range(st, side, p)
+                if a == ACTION_ADD:
+                    have = sim.level_size(side, p)
+                    if have >= q:
+                        sim._anon(side, p, -q)
+                    elif known:
+                        raise ValueError(f"undo: the row shows {have} at {p} on side {side}, the add put {q} there")
+                else:
+                    sim._anon(side, p, q)
+        sim._st[K.C_ADDED_VOL] = 0  # seeds are not "added" volume of the session
+        return sim
+
+    def _anon(self, side: int, price: int, delta: int) -> None:
+        if not K._has_room(self._ords, self._lvls, self._oh, self._lh, self._st):
+            self._grow()
+        short = K.anon_change(self._ords, self._lvls, self._oh, self._lh, self._sk, self._ss, self._st,
+                              side, int(price), int(delta))
+        if short:
+            raise ValueError(f"cannot remove {-delta} anonymous shares at {price}: only {-delta - short} there")
+
+
+def lobster_orderbook(events: EventTable, levels: int = 10, initial: Simulator | None = None, *,
+                      price_divisor: int = LOBSTER_PRICE_DIVISOR, return_known: bool = False):
+    """The LOBSTER orderbook after every event of ``events`` (replay semantics, ``Simulator.apply``).
+
+    Args:
+        events: ``EventTable`` of one instrument.
+        levels: levels per side (LOBSTER: 10 → 40 columns).
+        initial: the book before the first event (copied, not modified); default empty.
+        price_divisor: 1e-9 units per output price unit (LOBSTER: 100,000).
+        return_known: also return int32 [n, 2]: the leading (bid, ask) levels of each row that are
+            determined by the data (see the module docstring; < levels only for LOBSTER-seeded books).
+
+    Returns:
+        int64 [n, 4·levels] (and the int32 [n, 2] known-level counts if asked). For LOBSTER message files, the row
+        of a message is the row of its LAST event (one message → T, F, C events).
+    """
+    sim = initial.copy() if initial is not None else Simulator()
+    sim.keep_log = False
+    rows, unc = sim.apply_recording(events, levels, price_divisor)
+    return (rows, unc) if return_known else rows
+
+
+__all__ = [
+    "COUNTER_NAMES",
+    "LOBSTER_EMPTY_PRICE",
+    "LOBSTER_PRICE_DIVISOR",
+    "Simulator",
+    "SubmitResult",
+    "VOID_REASONS",
+    "lobster_orderbook",
+]
