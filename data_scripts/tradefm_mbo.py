@@ -634,7 +634,7 @@ class TradeFMMBO(datasets.ArrowBasedBuilder):
                 pa.array(np.arange(0, m * T * K + 1, K, dtype=np.int32)), pa.array(w["context_ids"][s:e].reshape(-1))
             )
             outer = pa.ListArray.from_arrays(pa.array(np.arange(0, m * T + 1, T, dtype=np.int32)), inner)
-            ctx_arr = pa.ExtensionArray.from_storage(features["context_ids"].get_arrow_type(), outer)
+            ctx_arr = pa.ExtensionArray.from_storage(features["context_ids"](), outer)
             yield pa.table(
                 {
                     "input_ids": fixed(w["input_ids"][s:e], T),
