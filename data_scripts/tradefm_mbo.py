@@ -92,8 +92,8 @@ def make_windows(
         stride: step between window starts, ``1 <= stride <= T``; ``None`` means ``T``.
         last_window: ``"pad"`` right-pads the uncovered tail into one more window (labels -100 on
             the padding); ``"drop"`` discards it.
-        min_tokens: sessions shorter than this yield no window (a window needs >= 2 tokens to hold
-            one next-token target).
+        min_tokens: sessions shorter than this yield no window, and a padded tail shorter than this
+            is dropped (a window needs >= 2 tokens to hold one next-token target).
 
     Returns:
         dict with ``input_ids [W, T]``, ``context_ids [W, T, K]``, ``labels [W, T]`` (int64),
