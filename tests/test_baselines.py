@@ -384,3 +384,38 @@ def test_closed_loop_simulator(fitted, which):
         books.append(s)
     rows = run_loop(fitted[which], books, 200, seed=2)
     _check_flow(rows)
+
+
+ES_FILE = ("databento", "glbx-esh4", "esh4-glbx-mdp3-20231225.mbo.csv.zst")
+
+
+def test_cli_fit_zi_on_databento_replays_the_touch(tmp_path, capsys):
+    from modeling_tradefm.cli import main
+
+    path = real_path(*ES_FILE)
+    assert main(["fit-baseline", "zi", "--data", str(path), "-o", str(tmp_path), "-q"]) == 0
+    zi = load_proposer(tmp_path)
+    fo = zi.fitted_on
+    assert fo["records"] == 68792 and fo["tick_size"] == 250_000_000  # ES: 0.25 index points
+    assert fo["events"] == 62454 and fo["skipped"]["snapshot"] == 8725
+    # all six streams present: the simulator replay gives a two-sided touch for classification
+    assert (zi.rates > 0).all() and 0 < zi.summary()["market_share"] < 0.5
+    assert "window_ticks" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_fit_hawkes_on_databento_is_finite_and_stationary():
+    from modeling_tradefm.io import read_events
+
+    hawkes = fit_hawkes(read_events(real_path(*ES_FILE), progress=False))
+    s = hawkes.summary()
+    assert np.isfinite(s["log_likelihood"]) and 0 < s["spectral_radius"] < 1
+    assert all(v > 0 for v in s["type_counts"].values())
+
+
+def test_cli_reports_unfittable_file_as_data_error(tmp_path, capsys):
+    from modeling_tradefm.cli import main
+
+    path = real_path("databento", "glbx-esh4", "esh4-glbx-mdp3-20231224.mbo.csv.zst")  # snapshot only
+    assert main(["fit-baseline", "hawkes", "--data", str(path), "-o", str(tmp_path), "-q"]) == 2
+    assert "cannot fit hawkes" in capsys.readouterr().err

@@ -183,7 +183,7 @@ def touch_before(events: EventTable) -> tuple[np.ndarray, np.ndarray]:
     """Best bid/ask just before each row, by replaying ``events`` through the simulator.
 
     One replay per instrument (books are per instrument). Uses
-    ``simulator.lobster_orderbook(levels=1)``, whose row k is the book *after* row k.
+    ``simulator.lobster_orderbook(levels=1, price_divisor=1)``, whose row k is the book *after* row k.
 
     Returns:
         (best_bid, best_ask): int64 [n] each, ``NO_PRICE`` where the side is empty.
@@ -195,7 +195,8 @@ def touch_before(events: EventTable) -> tuple[np.ndarray, np.ndarray]:
     ask = np.full(n, NO_PRICE, dtype=np.int64)
     for iid in np.unique(events.instrument_id):
         rows = np.flatnonzero(events.instrument_id == iid)
-        book = np.asarray(lobster_orderbook(events[rows], levels=1), dtype=np.int64)
+        # price_divisor=1 keeps 1e-9 units (the LOBSTER default divides by 1e5)
+        book = np.asarray(lobster_orderbook(events[rows], levels=1, price_divisor=1), dtype=np.int64)
         # LOBSTER layout: ask price, ask size, bid price, bid size; empty levels carry size 0.
         a_after = np.where(book[:, 1] > 0, book[:, 0], NO_PRICE)
         b_after = np.where(book[:, 3] > 0, book[:, 2], NO_PRICE)
@@ -315,7 +316,8 @@ def extract_orders(
         rows = np.flatnonzero(carries)
         order = np.lexsort((rows, events.order_id[rows]))
         rows = rows[order]
-        same = np.concatenate([[False], events.order_id[rows[1:]] == events.order_id[rows[:-1]]])
+        same = np.zeros(len(rows), dtype=bool)
+        same[1:] = events.order_id[rows[1:]] == events.order_id[rows[:-1]]
         prev_row = np.full(n, -1, dtype=np.int64)
         prev_row[rows[same]] = rows[np.flatnonzero(same) - 1]
         r = np.flatnonzero(ok)
