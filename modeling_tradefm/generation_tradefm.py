@@ -435,7 +435,15 @@ def _make_books(prefix: EventTable, n: int, simulator_kwargs: dict | None):
 
 
 def _log_len(book) -> int:
-    return len(book.log())
+    fn = getattr(book, "log_len", None)
+    return int(fn()) if fn is not None else len(book.log())
+
+
+def _log_from(book, start: int) -> EventTable:
+    try:
+        return book.log(start)
+    except TypeError:  # a book whose log() takes no start
+        return book.log()[start:]
 
 
 def rollout(
@@ -559,7 +567,7 @@ def rollout(
     contexts = getattr(proposer, "generated_contexts", lambda: None)()
     out = []
     for i, (rid, book) in enumerate(zip(ids, books)):
-        events = book.log()[log_start[i]:]
+        events = _log_from(book, log_start[i])
         out.append(
             RolloutResult(
                 events=events,

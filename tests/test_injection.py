@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from modeling_tradefm.events import ACTION_ADD, ACTION_FILL, ACTION_TRADE, SIDE_ASK, SIDE_BID
+from modeling_tradefm.events import ACTION_ADD, ACTION_CANCEL, ACTION_FILL, ACTION_TRADE, SIDE_ASK, SIDE_BID
 from modeling_tradefm.generation_tradefm import InjectedOrder, rollout
 
 from test_generation_tradefm import es_prefix, require_pipeline, tiny_proposer  # noqa: E402  (tests/ is on sys.path)
@@ -35,24 +35,26 @@ def _mid_path(proposer_cls_kwargs, prefix, n, seed, inject):
 
 def test_large_injected_market_buy_moves_the_mid_up_and_shows_in_the_context(prefix):
     t0 = int(prefix.ts_recv[-1])
-    inject = [InjectedOrder(t0 + 1, "buy", 3_000)]  # 1 ns after the start: the first step
+    inject = [InjectedOrder(t0, "buy", 3_000)]  # due at once: replaces the first step's proposal
     base, base_mids = _mid_path({}, prefix, 12, 4, None)
     res, mids = _mid_path({}, prefix, 12, 4, inject)
     assert res.meta["injected"] == 1
 
-    # the simulator log: our add (participant 1) and the executions it caused, on the buy side
-    ours = res.events[res.events.participant == 1]
-    assert ACTION_ADD in ours.action and ACTION_TRADE in ours.action
-    trades = ours[ours.action == ACTION_TRADE]
-    assert (trades.side == SIDE_BID).all() and int(trades.size.sum()) == 3_000
-    # it walked the ask side: several price levels, all at or above the pre-order mid
-    assert len(np.unique(trades.price)) > 1
-    assert trades.price.min() >= base_mids[0] - 250_000_000  # within a tick of the mid before
-    fills = res.events[res.events.action == ACTION_FILL]
-    assert (fills.side[np.isin(fills.ts_recv, trades.ts_recv)] == SIDE_ASK).all()
+    # the simulator log: the executions of our market order (participant 1; a market order that
+    # fills completely leaves no resting A), aggressor side buy, walking the ask side upwards
+    from modeling_tradefm.simulator import Simulator
 
-    # the simulated mid jumped up at the injected step (step 0) and stays above the control run
-    assert mids[0] > base_mids[0]
+    book = Simulator.from_events(prefix)
+    ours = res.events[res.events.participant == 1]
+    assert set(ours.action.tolist()) == {ACTION_TRADE}
+    assert (ours.side == SIDE_BID).all() and int(ours.size.sum()) == 3_000
+    assert len(np.unique(ours.price)) > 1 and ours.price.min() >= book.best_ask()
+    assert (np.diff(ours.price.astype(np.int64)) > 0).all()  # one T per level, best level first
+    fills = res.events[(res.events.action == ACTION_FILL) & np.isin(res.events.sequence, ours.sequence)]
+    assert (fills.side == SIDE_ASK).all() and int(fills.size.sum()) == 3_000
+
+    # the simulated EW-VWAP mid jumped up at the injected step (step 0), well above the control run
+    assert mids[0] > base_mids[0] + 4 * 250_000_000 and mids[0] > book.vwap_mid()
     # the model's context at that position: participant flag 1 and a higher Δp bin than the control
     assert res.contexts[0, 2] == 1 and (res.contexts[1:, 2] == 0).all()
     assert res.contexts[0, 1] > base.contexts[0, 1]
@@ -63,13 +65,16 @@ def test_large_injected_market_buy_moves_the_mid_up_and_shows_in_the_context(pre
 def test_injection_is_applied_when_the_clock_reaches_it(prefix):
     """An order timed mid-rollout replaces the first proposal whose time reaches it, at its own time."""
     base, _ = _mid_path({}, prefix, 20, 6, None)
-    gen = base.events[np.isin(base.events.action, [ACTION_ADD, ord("C")])]
+    gen = base.events[np.isin(base.events.action, [ACTION_ADD, ACTION_CANCEL])]
     # pick a time strictly between the 5th and 6th generated order of the control run
     target = int(gen.ts_recv[4]) + max(1, int(gen.ts_recv[5] - gen.ts_recv[4]) // 2)
-    price = int(prefix.price[(prefix.action == ACTION_ADD) & (prefix.side == SIDE_BID)][-1])
+    from modeling_tradefm.simulator import Simulator
+
+    price = Simulator.from_events(prefix).best_bid() - 4 * 250_000_000  # a passive bid: it rests
     res, _ = _mid_path({}, prefix, 20, 6, [InjectedOrder(target, "buy", 7, price=price)])
     ours = res.events[res.events.participant == 1]
-    assert ours.ts_recv.tolist()[0] == target and ours.price[0] == price and ours.size[0] == 7
+    assert ours.action.tolist() == [ACTION_ADD] and ours.side[0] == SIDE_BID
+    assert ours.ts_recv[0] == target and ours.price[0] == price and ours.size[0] == 7
     k = int(np.flatnonzero(res.contexts[:, 2] == 1)[0])
     # the control run's steps before the injection are untouched (same seed, same draws)
     assert np.array_equal(res.tokens[:k], base.tokens[:k])
