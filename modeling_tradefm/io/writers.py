@@ -78,7 +78,10 @@ def write_mbo_csv(events: EventTable, path: str | os.PathLike) -> int:
         raise ValueError(f"MBO CSV output must end in .csv or .csv.zst, got {name}")
     table = mbo_arrow_table(events)
     header = (",".join(table.column_names) + "\n").encode("ascii")
-    opts = pacsv.WriteOptions(include_header=False, quoting_style="none")
+    # Unquoted like Databento's files; a symbol with a comma/quote/newline needs RFC-4180 quoting
+    # (pyarrow's "needed" style then quotes every text field, which the reader accepts).
+    needs_quotes = any(set(s) & set(',"\r\n') for s in events.symbols.values())
+    opts = pacsv.WriteOptions(include_header=False, quoting_style="needed" if needs_quotes else "none")
     if is_zstd(name):
         with pa.output_stream(name, compression="zstd") as out:
             out.write(header)
