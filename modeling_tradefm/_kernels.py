@@ -102,8 +102,11 @@ def _slot(table, key, mask):  # pragma: no cover - compiled
     Row layout (one cache line per order): key, price, size (−1 = unknown), pending fill size.
     """
     k = np.int64(key)
-    h = (np.uint64(key) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(24)
-    i = np.int64(h & np.uint64(mask))
+    # Venues hand out order ids (nearly) sequentially: keeping the low bits as the slot puts the
+    # orders alive at one moment next to each other in memory (cache hits), while folding in the
+    # high bits still spreads ids that differ only there.
+    u = np.uint64(key)
+    i = np.int64((u ^ (u >> np.uint64(17)) ^ (u >> np.uint64(34))) & np.uint64(mask))
     while True:
         cur = table[i, 0]
         if cur == k:
@@ -113,6 +116,60 @@ def _slot(table, key, mask):  # pragma: no cover - compiled
             table[i, 2] = -1
             return i
         i = (i + 1) & mask
+
+
+@njit(cache=True)
+def execution_groups(ts, action, side, price, size, flags, sequence, order_id):  # pragma: no cover
+    """Counted executions and aggressor groups of a session (see ``features.counted_executions``).
+
+    Returns:
+        counted (bool [n]): records that update the EW-VWAP: in each run of execution records
+            (T/F, not snapshot, defined price, size > 0) with equal ``(sequence, ts_recv)``, the T
+            records if the run has any, else its F records.
+        agg_start, agg_end (bool [n]): first/last record of each run of aggressor T records (side
+            B/A) with equal ``(sequence, ts_recv, side, order_id)``.
+    """
+    n = len(ts)
+    counted = np.zeros(n, np.bool_)
+    agg_start = np.zeros(n, np.bool_)
+    agg_end = np.zeros(n, np.bool_)
+    g0 = -1  # first exec record of the current run
+    g_has_t = False
+    last = -1  # last exec record seen
+    a_last = -1  # last aggressor T seen
+    for i in range(n + 1):
+        is_ex = False
+        if i < n:
+            a = action[i]
+            is_ex = (a == _T or a == _F) and (flags[i] & _F_SNAPSHOT) == 0 and price[i] != _UNDEF and size[i] > 0
+            if not is_ex:
+                continue
+        # close the current run when the key changes (or at the end)
+        if g0 >= 0 and (i == n or sequence[i] != sequence[last] or ts[i] != ts[last]):
+            for j in range(g0, last + 1):
+                aj = action[j]
+                if (aj == _T or aj == _F) and (flags[j] & _F_SNAPSHOT) == 0 and price[j] != _UNDEF and size[j] > 0:
+                    counted[j] = (aj == _T) if g_has_t else (aj == _F)
+            g0 = -1
+        if i == n:
+            break
+        if g0 < 0:
+            g0 = i
+            g_has_t = False
+        if action[i] == _T:
+            g_has_t = True
+            sd = side[i]
+            if sd == _SIDE_B or sd == _SIDE_A:
+                if (a_last < 0 or sequence[i] != sequence[a_last] or ts[i] != ts[a_last] or sd != side[a_last]
+                        or order_id[i] != order_id[a_last]):
+                    agg_start[i] = True
+                    if a_last >= 0:
+                        agg_end[a_last] = True
+                a_last = i
+        last = i
+    if a_last >= 0:
+        agg_end[a_last] = True
+    return counted, agg_start, agg_end
 
 
 @njit(cache=True)
@@ -391,12 +448,90 @@ def scan_session(
     )
 
 
+@njit(cache=True)
+def derive_features(ts, price, size, mid_before, mid_after):  # pragma: no cover - compiled
+    """δp, v, Δt, Δp of the emitted events in one pass (see ``features`` for the definitions).
+
+    Returns:
+        price_depth, log_volume, dt, price_level (float64 [k]) and p_open (mid before event 0).
+    """
+    k = len(ts)
+    pd = np.empty(k, np.float64)
+    lv = np.empty(k, np.float64)
+    dt = np.empty(k, np.float64)
+    pl = np.empty(k, np.float64)
+    p_open = mid_before[0] if k else np.nan
+    prev = ts[0] if k else 0
+    for i in range(k):
+        m = mid_before[i]
+        pd[i] = (price[i] * 1e-9 - m) / m
+        lv[i] = np.log1p(np.float64(size[i]))
+        d = ts[i] - prev
+        dt[i] = d / 1e9 if d > 0 else 0.0  # feed order rules; a backwards stamp counts as 0
+        prev = ts[i]
+        pl[i] = (mid_after[i] - p_open) / p_open
+    return pd, lv, dt, pl, p_open
+
+
+@njit(cache=True, inline="always")
+def _bin(x, edges):  # pragma: no cover - compiled
+    """Number of ``edges`` ≤ ``x`` (``searchsorted(..., side="right")``); −1 for NaN.
+
+    A branch-free count over the (≤ ~32) edges: faster than a binary search whose branches the
+    CPU cannot predict, and it vectorises.
+    """
+    if x != x:
+        return -1
+    c = 0
+    for j in range(len(edges)):
+        c += edges[j] <= x
+    return c
+
+
+@njit(cache=True)
+def bin_values(x, edges):  # pragma: no cover - compiled
+    """Bins of ``x`` [n] for increasing ``edges``; −1 marks NaN."""
+    out = np.empty(len(x), np.int64)
+    for i in range(len(x)):
+        out[i] = _bin(x[i], edges)
+    return out
+
+
+@njit(cache=True)
+def encode_tokens(action, side, price_depth, log_volume, dt, e_dp, e_v, e_dt, n_a, n_s):  # pragma: no cover
+    """Composite token ids in one pass (see ``TradeFMTokenizer``); −1 marks an invalid row.
+
+    A row is invalid when a value is NaN, ``dt < 0``, or action/side is out of range; the caller
+    raises on any.
+    """
+    n = len(action)
+    n_dp = len(e_dp) + 1
+    n_v = len(e_v) + 1
+    n_dt = len(e_dt) + 1
+    out = np.empty(n, np.int64)
+    for i in range(n):
+        a = np.int64(action[i])
+        s = np.int64(side[i])
+        p = _bin(price_depth[i], e_dp)
+        v = _bin(log_volume[i], e_v)
+        d = _bin(dt[i], e_dt)
+        if a < 0 or a >= n_a or s < 0 or s >= n_s or p < 0 or v < 0 or d < 0 or dt[i] < 0:
+            out[i] = -1
+        else:
+            out[i] = (((a * n_s + s) * n_dp + p) * n_v + v) * n_dt + d
+    return out
+
+
 __all__ = [
     "FATE_NAMES",
     "HAVE_NUMBA",
     "MODIFY_ADD",
     "MODIFY_CANCEL_ADD",
     "MODIFY_DROP",
+    "bin_values",
+    "derive_features",
+    "encode_tokens",
+    "execution_groups",
     "ewvwap_series",
     "scan_session",
 ]

@@ -83,17 +83,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from . import _kernels
-from .events import (
-    ACTION_FILL,
-    ACTION_TRADE,
-    F_SNAPSHOT,
-    NS_PER_SECOND,
-    PRICE_SCALE,
-    SIDE_ASK,
-    SIDE_BID,
-    UNDEF_PRICE,
-    EventTable,
-)
+from .events import NS_PER_SECOND, EventTable
 
 _NS_PER_DAY = 86_400 * NS_PER_SECOND
 _NS_PER_HOUR = 3_600 * NS_PER_SECOND
@@ -245,50 +235,18 @@ def counted_executions(events: EventTable) -> np.ndarray:
         events: one session (feed order).
 
     Returns:
-        bool [n]: ``T`` records of groups that have one, else the ``F`` records; never snapshots
-        or UNDEF prices. Groups are runs of equal ``(sequence, ts_recv)`` among execution records.
+        bool [n]: ``T`` records of groups that have one, else the ``F`` records; never snapshots,
+        UNDEF prices or zero sizes. Groups are runs of equal ``(sequence, ts_recv)`` among
+        execution records.
     """
-    is_t = events.action == ACTION_TRADE
-    is_f = events.action == ACTION_FILL
-    ex = (is_t | is_f) & ((events.flags & F_SNAPSHOT) == 0) & (events.price != UNDEF_PRICE) & (events.size > 0)
-    idx = np.flatnonzero(ex)
-    out = np.zeros(len(events), dtype=bool)
-    if len(idx) == 0:
-        return out
-    seq = events.sequence[idx]
-    ts = events.ts_recv[idx]
-    new = np.empty(len(idx), dtype=bool)
-    new[0] = True
-    new[1:] = (seq[1:] != seq[:-1]) | (ts[1:] != ts[:-1])
-    gid = np.cumsum(new) - 1
-    has_t = np.zeros(gid[-1] + 1, dtype=bool)
-    has_t[gid[is_t[idx]]] = True
-    out[idx] = is_t[idx] | (is_f[idx] & ~has_t[gid])
-    return out
+    return _execution_groups(events)[0]
 
 
-def _aggressor_groups(events: EventTable) -> tuple[np.ndarray, np.ndarray]:
-    """First/last record of each aggressor group (consecutive T with equal seq, ts, side, id)."""
-    is_agg = (
-        (events.action == ACTION_TRADE)
-        & ((events.side == SIDE_BID) | (events.side == SIDE_ASK))
-        & ((events.flags & F_SNAPSHOT) == 0)
-        & (events.price != UNDEF_PRICE)
+def _execution_groups(events: EventTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return _kernels.execution_groups(
+        events.ts_recv, events.action, events.side, events.price, events.size, events.flags, events.sequence,
+        events.order_id,
     )
-    idx = np.flatnonzero(is_agg)
-    start = np.zeros(len(events), dtype=bool)
-    end = np.zeros(len(events), dtype=bool)
-    if len(idx) == 0:
-        return start, end
-    key_change = np.ones(len(idx) + 1, dtype=bool)  # key_change[j]: a group starts at idx[j]
-    diff = np.zeros(len(idx) - 1, dtype=bool)
-    for col in (events.sequence, events.ts_recv, events.side, events.order_id):
-        v = col[idx]
-        diff |= v[1:] != v[:-1]
-    key_change[1:-1] = diff
-    start[idx] = key_change[:-1]
-    end[idx] = key_change[1:]
-    return start, end
 
 
 # ---------------------------------------------------------------------------------------------
@@ -467,8 +425,7 @@ def tier_cuts_from_adv(adv: Sequence[float] | np.ndarray, n_tiers: int = 3) -> t
 
 def _scan(session: Session, config: FeatureConfig, seed_price: float = math.nan) -> dict:
     ev = session.events
-    counted = counted_executions(ev)
-    agg_start, agg_end = _aggressor_groups(ev)
+    counted, agg_start, agg_end = _execution_groups(ev)
     res = _kernels.scan_session(
         ev.ts_recv, ev.action, ev.side, ev.price, ev.size, ev.order_id, ev.flags, ev.sequence,
         ev.participant, counted, agg_start, agg_end, float(config.vwap_half_life_s),
@@ -560,12 +517,9 @@ def build_features(
     out = []
     for s, sc, tier, adv in zip(sessions, scans, tiers, advs):
         n = len(sc["ts"])
-        mid_b, mid_a = sc["mid_b"], sc["mid_a"]
-        price = sc["price"]
-        p_open = float(mid_b[0]) if n else math.nan
-        dt = np.zeros(n, dtype=np.float64)
-        if n > 1:
-            dt[1:] = np.maximum(np.diff(sc["ts"]), 0) / NS_PER_SECOND
+        price_depth, log_volume, dt, price_level, p_open = _kernels.derive_features(
+            sc["ts"], sc["price"], sc["size"], sc["mid_b"], sc["mid_a"]
+        )
         counts = np.bincount(sc["fate"], minlength=len(_kernels.FATE_NAMES))
         skipped = {name: int(c) for name, c in zip(_kernels.FATE_NAMES[1:], counts[1:]) if c}
         out.append(
@@ -576,17 +530,17 @@ def build_features(
                 ts_recv=sc["ts"],
                 action=sc["act"],
                 side=sc["side"],
-                price=price,
+                price=sc["price"],
                 size=sc["size"].astype(np.uint32),
-                price_depth=(price / PRICE_SCALE - mid_b) / mid_b,
-                log_volume=np.log1p(sc["size"].astype(np.float64)),
+                price_depth=price_depth,
+                log_volume=log_volume,
                 dt=dt,
-                mid=mid_b,
-                price_level=(mid_a - p_open) / p_open if n else np.zeros(0),
+                mid=sc["mid_b"],
+                price_level=price_level,
                 tier=np.full(n, tier, dtype=np.int64),
                 participant=sc["part"],
                 source_row=sc["src"],
-                p_open=p_open,
+                p_open=float(p_open),
                 adv=adv,
                 daily_volume=sc["daily_volume"],
                 records=len(s.events),

@@ -55,6 +55,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from . import _kernels
+
 TOKENIZER_FILE = "tradefm_tokenizer.json"
 FORMAT_VERSION = 1
 _FIELDS = ("price_depth", "volume", "dt", "price_level")
@@ -266,9 +268,11 @@ class TradeFMTokenizer:
     def _bin(self, name: str, x) -> np.ndarray:
         self._require()
         x = np.asarray(x, dtype=np.float64)
-        if x.size and np.isnan(x).any():
+        shape = x.shape
+        out = _kernels.bin_values(np.ascontiguousarray(x.reshape(-1)), self._arrays[name][0])
+        if out.size and out.min() < 0:
             raise ValueError(f"{name}: NaN values cannot be tokenized")
-        return np.searchsorted(self._arrays[name][0], x, side="right").astype(np.int64)
+        return out.reshape(shape)
 
     def price_depth_bin(self, price_depth) -> np.ndarray:
         return self._bin("price_depth", price_depth)
@@ -288,8 +292,27 @@ class TradeFMTokenizer:
         return self._bin("price_level", price_level)
 
     def encode_orders(self, action, side, price_depth, size, dt) -> np.ndarray:
-        """Token ids of orders given as arrays (action 0/1, side 0/1, δp, size, Δt seconds) → int64."""
-        return self.compose(action, side, self.price_depth_bin(price_depth), self.volume_bin(size), self.dt_bin(dt))
+        """Token ids of orders given as 1-D arrays (action 0/1, side 0/1, δp, size, Δt seconds) → int64."""
+        return self._encode(action, side, price_depth, np.log1p(np.asarray(size, dtype=np.float64)), dt)
+
+    def _encode(self, action, side, price_depth, log_volume, dt) -> np.ndarray:
+        self._require()
+        cols = [np.ascontiguousarray(np.atleast_1d(action)), np.ascontiguousarray(np.atleast_1d(side))]
+        if cols[0].dtype.kind not in "iu" or cols[1].dtype.kind not in "iu":
+            raise ValueError(f"action and side must be integer arrays, got {cols[0].dtype}, {cols[1].dtype}")
+        cols += [np.ascontiguousarray(np.atleast_1d(x), dtype=np.float64) for x in (price_depth, log_volume, dt)]
+        if len({len(c) for c in cols}) != 1:
+            raise ValueError(f"encode: arrays of different lengths {[len(c) for c in cols]}")
+        ids = _kernels.encode_tokens(
+            *cols, self._arrays["price_depth"][0], self._arrays["volume"][0], self._arrays["dt"][0], self.n_actions, self.n_sides,
+        )
+        if len(ids) and ids.min() < 0:
+            bad = int(np.flatnonzero(ids < 0)[0])
+            raise ValueError(
+                f"encode: row {bad} cannot be tokenized (NaN, dt < 0, or action/side out of range): "
+                f"action={cols[0][bad]}, side={cols[1][bad]}, price_depth={cols[2][bad]}, log_volume={cols[3][bad]}, dt={cols[4][bad]}"
+            )
+        return ids
 
     def encode(self, session) -> dict[str, np.ndarray]:
         """Tokens of one session.
@@ -300,11 +323,11 @@ class TradeFMTokenizer:
         Returns:
             ``{"input_ids": int64 [n], "context_ids": int64 [n, 3]}``, context columns
             ``(tier, price_level_bin, participant)``.
+
+        Raises:
+            ValueError: NaN features, negative Δt, or codes/tier/participant out of range.
         """
-        tokens = self.compose(
-            session.action, session.side, self.price_depth_bin(session.price_depth),
-            self._bin("volume", session.log_volume), self.dt_bin(session.dt),
-        )
+        tokens = self._encode(session.action, session.side, session.price_depth, session.log_volume, session.dt)
         n = len(tokens)
         ctx = np.empty((n, 3), dtype=np.int64)
         ctx[:, 0] = session.tier
