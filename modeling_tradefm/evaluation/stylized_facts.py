@@ -114,7 +114,7 @@ def hill_tail_index(
                 "n": int(n)}
     inv = float(np.mean(np.log(v[:k])) - np.log(v[k]))
     alpha = 1.0 / inv if inv > 0 else float("inf")
-    return {"alpha": alpha, "k": int(k), "threshold": float(v[k]), "stderr": alpha / np.sqrt(k), "n": int(n)}
+    return {"alpha": alpha, "k": int(k), "threshold": float(v[k]), "stderr": float(alpha / np.sqrt(k)), "n": int(n)}
 
 
 def kurtosis_vs_horizon(returns_by_horizon: dict[float, np.ndarray | Sequence[np.ndarray]]) -> dict[float, float]:
