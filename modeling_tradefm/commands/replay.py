@@ -28,17 +28,10 @@ import numpy as np
 
 from ..errors import DataError
 from ..events import (
-    ACTION_ADD,
-    ACTION_CANCEL,
-    ACTION_FILL,
-    ACTION_TRADE,
     F_LAST,
-    SIDE_ASK,
-    SIDE_BID,
-    SIDE_NONE,
     EventTable,
 )
-from ..simulator import LOBSTER_PRICE_DIVISOR, Simulator, lobster_orderbook
+from ..simulator import Simulator
 
 _LOBSTER_NAME = re.compile(r"^(?P<symbol>[^_]+)_(?P<date>\d{4}-\d{2}-\d{2})_\d+_\d+_message_\d+")
 
@@ -47,75 +40,12 @@ def _is_lobster(path: Path) -> bool:
     return bool(_LOBSTER_NAME.match(path.name))
 
 
-def _lobster_fallback(path: Path) -> EventTable:
-    """LOBSTER message CSV → EventTable with the contracts' mapping (used until ``modeling_tradefm.io`` exists).
+def read_messages(path: str | Path) -> tuple[EventTable, int]:
+    """(events, message rows in) of one LOBSTER or Databento file, via ``modeling_tradefm.io.read_file``."""
+    from ..io import read_file
 
-    1 → A; 2 → C (cancelled size); 3 → C (remaining size); 4 → T (aggressor = opposite side) + F + C
-    (resting order), same ``sequence``, F_LAST on the last; 5 → T; 6 → T side N; 7 → skipped.
-    ``sequence`` = 1-based message row. Times: seconds after midnight New York → ns UTC.
-    """
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    m = _LOBSTER_NAME.match(path.name)
-    if not m:
-        raise DataError(path, "not a LOBSTER message file name (SYMBOL_YYYY-MM-DD_start_end_message_N.csv)")
-    midnight = int(datetime.fromisoformat(m["date"]).replace(tzinfo=ZoneInfo("America/New_York")).timestamp()) * 10**9
-    rows = []
-    with open(path) as fh:
-        for r, line in enumerate(fh, 1):
-            parts = line.strip().split(",")
-            if len(parts) < 6:
-                raise DataError(path, f"expected 6 columns, got {len(parts)}", row=r)
-            try:
-                whole, _, frac = parts[0].partition(".")
-                t = midnight + int(whole) * 10**9 + int((frac + "000000000")[:9])
-                typ, oid, size, price, direc = (int(x) for x in parts[1:6])
-            except ValueError as exc:
-                raise DataError(path, f"not a number: {exc}", row=r) from None
-            side = SIDE_BID if direc == 1 else SIDE_ASK
-            opp = SIDE_ASK if direc == 1 else SIDE_BID
-            p = price * LOBSTER_PRICE_DIVISOR
-            if typ == 1:
-                rows.append((t, ACTION_ADD, side, p, size, oid, F_LAST, r))
-            elif typ in (2, 3):
-                rows.append((t, ACTION_CANCEL, side, p, size, oid, F_LAST, r))
-            elif typ == 4:
-                rows.append((t, ACTION_TRADE, opp, p, size, 0, 0, r))
-                rows.append((t, ACTION_FILL, side, p, size, oid, 0, r))
-                rows.append((t, ACTION_CANCEL, side, p, size, oid, F_LAST, r))
-            elif typ == 5:
-                rows.append((t, ACTION_TRADE, opp, p, size, 0, F_LAST, r))
-            elif typ == 6:
-                rows.append((t, ACTION_TRADE, SIDE_NONE, p, size, oid, F_LAST, r))
-            elif typ == 7:
-                continue
-            else:
-                raise DataError(path, f"unknown LOBSTER message type {typ}", row=r)
-    a = np.array(rows, dtype=np.int64).reshape(-1, 8)
-    return EventTable.from_columns(
-        symbols={0: m["symbol"]}, ts_recv=a[:, 0], action=a[:, 1], side=a[:, 2], price=a[:, 3], size=a[:, 4],
-        order_id=a[:, 5], flags=a[:, 6], sequence=a[:, 7],
-    )
-
-
-def read_messages(path: str | Path) -> EventTable:
-    """Events of one message file: ``modeling_tradefm.io.read_file`` when available, else the LOBSTER fallback."""
-    path = Path(path)
-    try:
-        from ..io import read_file  # the io helper's reader (LOBSTER and Databento)
-    except ImportError:
-        read_file = None
-    if read_file is not None:
-        return read_file(path).events
-    if _is_lobster(path):
-        return _lobster_fallback(path)
-    raise DataError(path, "reading Databento files needs modeling_tradefm.io (not installed in this checkout)")
-
-
-def count_message_rows(path: Path) -> int:
-    with open(path, "rb") as fh:
-        return sum(1 for line in fh if line.strip())
+    res = read_file(path)
+    return res.events, int(res.report.records)
 
 
 def read_lobster_book(path: str | Path, levels: int | None = None) -> np.ndarray:
@@ -188,10 +118,9 @@ def run(args: argparse.Namespace) -> int:
     levels = int(args.levels)
     if levels <= 0:
         raise DataError(path, f"--levels must be positive, got {levels}")
-    events = read_messages(path)
+    events, n_msg = read_messages(path)
     book = None
     if _is_lobster(path):
-        n_msg = count_message_rows(path)
         initial = None
         if args.lobster_orderbook:
             book = read_lobster_book(args.lobster_orderbook, levels)
