@@ -475,3 +475,70 @@ def test_sliding_window_past_max_position_embeddings(prefix):
         _same(a, b)
     with pytest.raises(ValueError):
         tiny_proposer(max_pos, max_context=32)
+
+
+def _small_day(tmp_path, n_live: int = 1500):
+    """A small MBO file: the ES snapshot + the first live records, and its 22:0x UTC start time."""
+    from modeling_tradefm.io import write_mbo_csv
+
+    path = tmp_path / "es_head.mbo.csv"
+    write_mbo_csv(es_prefix(n_live), path)
+    return path
+
+
+def test_generate_cli_tradefm_checkpoint_mbo_and_lobster(tmp_path, prefix):
+    import json
+
+    from modeling_tradefm.cli import main
+    from modeling_tradefm.io import read_events
+
+    model = tiny_model(128)
+    model.config.tokenizer_config = tiny_tokenizer().to_dict()
+    ckpt = tmp_path / "ckpt"
+    model.save_pretrained(ckpt)
+    data = _small_day(tmp_path)
+    ev = read_events(data)
+    # start = the time of the 1,200th live record (UTC wall clock)
+    import datetime as dt
+
+    t_start = int(ev.ts_recv[-300])
+    clock = dt.datetime.fromtimestamp(t_start / 1e9, tz=dt.timezone.utc).strftime("%H:%M:%S.%f")
+    out = tmp_path / "out"
+    common = ["generate", "--model", str(ckpt), "--data", str(data), "--start", clock, "--events", "12",
+              "--seed", "5", "--inject", f"{clock},buy,40"]
+    assert main([*common, "--rollouts", "3", "--batch-size", "2", "-o", str(out)]) == 0
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["proposer"] == "tradefm" and meta["rollouts"] == 3 and len(meta["results"]) == 3
+    assert meta["prefix_events"] == int((ev.ts_recv < meta["start_ts_ns"]).sum())
+    first = read_events(out / "rollout_000.mbo.csv.zst")
+    assert len(first) == meta["results"][0]["events"] and (first.ts_recv >= meta["prefix_last_ts_ns"]).all()
+    # the injected order is in every rollout; batching (2 + 1) did not change rollout 2
+    assert all(r["injected"] == 1 for r in meta["results"])
+    out_b = tmp_path / "out_b"
+    assert main([*common, "--rollouts", "3", "-o", str(out_b)]) == 0
+    assert (out / "rollout_002.mbo.csv.zst").read_bytes() == (out_b / "rollout_002.mbo.csv.zst").read_bytes()
+    # LOBSTER: message + 10-level orderbook per rollout; the book rows start from the prefix's book
+    out_l = tmp_path / "out_l"
+    assert main([*common, "--rollouts", "1", "-o", str(out_l), "--format", "lobster"]) == 0
+    files = json.loads((out_l / "meta.json").read_text())["results"][0]["files"]
+    msg = np.loadtxt(out_l / files[0], delimiter=",", ndmin=2)
+    book = np.loadtxt(out_l / files[1], delimiter=",", ndmin=2, dtype=np.int64)
+    assert msg.shape[1] == 6 and book.shape == (len(msg), 40)
+    assert (book[:, 0] > book[:, 2]).all()  # best ask above best bid after every message
+    assert (book[:, 1] > 0).all() and (book[:, 3] > 0).all()  # never an empty touch: seeded book
+
+
+def test_generate_cli_accepts_a_baseline_folder(tmp_path, prefix):
+    import json
+
+    from modeling_tradefm.baselines.zero_intelligence import fit_zi
+    from modeling_tradefm.cli import main
+
+    data = _small_day(tmp_path)
+    fit_zi(es_prefix(1500)).save_pretrained(tmp_path / "zi")
+    out = tmp_path / "out"
+    assert main(["generate", "--model", str(tmp_path / "zi"), "--data", str(data), "--start", "23:59:59",
+                 "--events", "20", "--rollouts", "2", "-o", str(out)]) == 0
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["proposer"] != "tradefm" and [r["rollout"] for r in meta["results"]] == [0, 1]
+    assert (out / "rollout_001.mbo.csv.zst").is_file()

@@ -214,18 +214,33 @@ def _write(res, out: Path, rid: int, args, session, prefix) -> list[str]:
         path = out / f"rollout_{rid:03d}.mbo.csv.zst"
         write_mbo_csv(res.events, path)
         return [path.name]
-    from ..io import write_lobster
+    import numpy as np
+
+    from ..io.lobster import events_to_lobster_messages, write_lobster
+    from ..simulator import Simulator, lobster_orderbook
 
     folder = out / f"rollout_{rid:03d}"
     folder.mkdir(exist_ok=True)
     sym = re.sub(r"[^A-Za-z0-9.]", "", session.symbol) or str(session.instrument_id)
     t0 = _lobster_ms(int(prefix.ts_recv[-1]))
     t1 = _lobster_ms(int(res.events.ts_recv[-1])) if len(res.events) else t0
-    stem = f"{sym}_{session.date}_{t0}_{max(t1, t0)}"
+    date = _ny_date(int(prefix.ts_recv[-1]))
+    stem = f"{sym}_{date}_{t0}_{max(t1, t0)}"
     msg = folder / f"{stem}_message_{args.levels}.csv"
-    book = folder / f"{stem}_orderbook_{args.levels}.csv"
-    write_lobster(res.events, msg, book, levels=args.levels, initial=prefix)
-    return [str(msg.relative_to(out)), str(book.relative_to(out))]
+    book_path = folder / f"{stem}_orderbook_{args.levels}.csv"
+    write_lobster(res.events, msg, None, levels=args.levels, date=date)
+    # the orderbook starts from the simulated book at the rollout start (the prefix replay), not
+    # from an empty book: row i = the book after message i
+    _, at, _ = events_to_lobster_messages(res.events, date)
+    book = lobster_orderbook(res.events, levels=args.levels, initial=Simulator.from_events(prefix))
+    rows = np.asarray(book, dtype=np.int64)[at] if len(at) else np.zeros((0, 4 * args.levels), np.int64)
+    np.savetxt(book_path, rows, fmt="%d", delimiter=",")
+    return [str(msg.relative_to(out)), str(book_path.relative_to(out))]
+
+
+def _ny_date(ts_ns: int) -> str:
+    t = dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.timezone.utc).astimezone(ZoneInfo("America/New_York"))
+    return t.date().isoformat()
 
 
 __all__ = ["add_parser", "clock_to_ns", "parse_clock", "parse_injection", "run", "select_prefix"]
