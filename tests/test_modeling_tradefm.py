@@ -244,9 +244,11 @@ def test_gradient_checkpointing_same_loss_and_gradients():
     ids, ctx = make_inputs()
     ref = make_model().train()
     ckpt = make_model().train()
-    # transformers 5.23 renamed gradient_checkpointing_enable (deprecated) to activation_checkpointing_enable
-    enable = getattr(ckpt, "activation_checkpointing_enable", None) or ckpt.gradient_checkpointing_enable
-    enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    # transformers 5.23 deprecates gradient_checkpointing_enable in favour of activation_checkpointing_enable
+    if hasattr(ckpt, "activation_checkpointing_enable"):
+        ckpt.activation_checkpointing_enable({"use_reentrant": False})
+    else:
+        ckpt.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     assert all(layer.gradient_checkpointing for layer in ckpt.model.layers)
     loss_a = ref(ids, ctx, labels=ids).loss
     loss_b = ckpt(ids, ctx, labels=ids).loss
