@@ -1,9 +1,9 @@
 # Copyright 2026 The TradeFM contributors. Licensed under the Apache License, Version 2.0.
 """Databento DBN (``.dbn``, ``.dbn.zst``) MBO files into an EventTable, via Databento's ``databento`` package.
 
-The file is decompressed here (``zstandard``, so that a truncated ``.zst`` is an error rather than a
-silently shorter file — Databento's own reader stops quietly at a truncated frame), then handed to
-``databento.DBNStore.from_bytes(...).to_ndarray()``, which decodes records into a structured numpy
+The zstd framing is checked here (block headers only, so that a truncated ``.zst`` is an error
+rather than a silently shorter file — Databento's own reader stops quietly at a truncated frame),
+then the file is read by ``databento.DBNStore.from_file(...).to_ndarray()``, which decodes records into a structured numpy
 array in Rust; columns are cast with numpy. Symbols come from the metadata's symbology mappings
 (raw symbol ↔ instrument id); instruments without a mapping fall back to their id in
 ``EventTable.symbol_of``. Any schema other than MBO is an error. DBN versions 1–3 are accepted
@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import DataError
 from ..events import EventTable
 from ._base import ReadReport, ReadResult, check_on_invalid, validate
-from .paths import read_bytes
+from .paths import check_zstd_framing, is_zstd, read_bytes
 
 
 def read_dbn(path: str | os.PathLike, on_invalid: str = "error", **_ignored) -> ReadResult:
@@ -41,11 +41,18 @@ def read_dbn(path: str | os.PathLike, on_invalid: str = "error", **_ignored) -> 
     import databento as db
     from databento_dbn import DBNError
 
-    data = read_bytes(path)
+    # Fast path: Databento's reader decodes the file itself (Rust, zstd included); from_bytes on
+    # an in-memory copy is several times slower. It stops quietly at a truncated zstd frame, so
+    # the framing is checked first (block headers only), and the record payload below.
+    raw = open(path, "rb").read()
+    if is_zstd(path):
+        check_zstd_framing(path, raw)
+    elif not raw:
+        raise DataError(path, "empty file")
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            store = db.DBNStore.from_bytes(data)
+            store = db.DBNStore.from_file(path)
             schema = store.schema
             if schema is not None and str(getattr(schema, "value", schema)) != "mbo":
                 raise DataError(path, f"schema is {getattr(schema, 'value', schema)!r}, only MBO is supported")
@@ -57,6 +64,7 @@ def read_dbn(path: str | os.PathLike, on_invalid: str = "error", **_ignored) -> 
     truncated = [w for w in caught if "truncated" in str(w.message) or "incomplete" in str(w.message)]
     if truncated:
         itemsize = arr.dtype.itemsize if arr.dtype.names else 0
+        data = read_bytes(path)  # error path only: the decompressed stream, for the byte offset
         meta_len = len(data) - _payload_len(data, arr)
         raise DataError(
             path,

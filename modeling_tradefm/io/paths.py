@@ -157,4 +157,56 @@ def read_bytes(path: PathLike) -> bytes:
     return out
 
 
-__all__ = ["PathLike", "detect_format", "expand_paths", "is_zstd", "read_bytes"]
+def check_zstd_framing(path: PathLike, raw: bytes) -> None:
+    """Walk the zstd frame and block headers of ``raw`` (no decompression) and raise on damage.
+
+    Used where a fast native decoder reads the file itself (DBN): that decoder stops quietly at a
+    truncated frame, so the framing is checked here first. Cost: one Python step per 128 KiB
+    block, nothing per record.
+
+    Raises:
+        DataError: empty file, bad magic number, reserved block type, or a frame cut short (with
+            the byte offset where the data ends or the bad header starts).
+    """
+    n = len(raw)
+    if n == 0:
+        raise DataError(path, "empty file")
+    pos = 0
+    while pos < n:
+        if n - pos < 4:
+            raise DataError(path, "truncated zstd stream: trailing bytes after the last frame", offset=pos)
+        magic = int.from_bytes(raw[pos : pos + 4], "little")
+        if magic & 0xFFFFFFF0 == 0x184D2A50:  # skippable frame
+            if n - pos < 8:
+                raise DataError(path, "truncated zstd stream (skippable frame header)", offset=n)
+            pos += 8 + int.from_bytes(raw[pos + 4 : pos + 8], "little")
+            if pos > n:
+                raise DataError(path, "truncated zstd stream (skippable frame)", offset=n)
+            continue
+        if magic != 0xFD2FB528:
+            what = "not a zstd stream" if pos == 0 else "corrupt zstd stream"
+            raise DataError(path, f"{what} (bad frame magic number at byte {pos})", offset=pos)
+        if pos + 5 > n:
+            raise DataError(path, "truncated zstd stream (frame header)", offset=n)
+        fhd = raw[pos + 4]
+        fcs_flag, single, checksum, dict_flag = fhd >> 6, (fhd >> 5) & 1, (fhd >> 2) & 1, fhd & 3
+        header = 1 + (0 if single else 1) + (0, 1, 2, 4)[dict_flag] + ((1 if single else 0), 2, 4, 8)[fcs_flag]
+        pos += 4 + header
+        while True:
+            if pos + 3 > n:
+                raise DataError(path, f"truncated zstd stream: compressed data ends at byte {n} inside a frame", offset=n)
+            bh = int.from_bytes(raw[pos : pos + 3], "little")
+            last, btype, bsize = bh & 1, (bh >> 1) & 3, bh >> 3
+            if btype == 3:
+                raise DataError(path, f"corrupt zstd stream (reserved block type at byte {pos})", offset=pos)
+            pos += 3 + (1 if btype == 1 else bsize)
+            if pos > n:
+                raise DataError(path, f"truncated zstd stream: compressed data ends at byte {n} inside a frame", offset=n)
+            if last:
+                break
+        pos += 4 if checksum else 0
+        if pos > n:
+            raise DataError(path, f"truncated zstd stream: compressed data ends at byte {n} inside a frame", offset=n)
+
+
+__all__ = ["PathLike", "check_zstd_framing", "detect_format", "expand_paths", "is_zstd", "read_bytes"]
