@@ -85,6 +85,7 @@ V_CANCEL_EMPTY_SIDE = 6
 V_CANCEL_NO_ORDER = 7
 V_CANCEL_UNKNOWN_ID = 8
 V_BAD_ACTION = 9
+V_NEED_ROOM = -1
 
 A_ADD = 65
 A_CANCEL = 67
@@ -577,8 +578,12 @@ def _eligible(lvls, slot, part):
 def submit_order(ords, lvls, oh, lh, sk, ss, st, vw, lg, ts, action, side, price, size, part, oid_in):
     """One generated/injected order. Returns (void, executed, rest, cancelled, unfilled, last_px, oid).
 
-    Capacity (tables and ``lg``) must have been checked by the caller.
+    ``void == V_NEED_ROOM``: nothing was done; the caller grows the tables (``lg`` to hold the
+    worst case: one T per level plus F and C per resting order, plus the A) and calls again.
     """
+    if (st[S_LOGN] + 3 * (st[S_NORD] + st[S_NLV_B] + st[S_NLV_A]) + 4 > lg.shape[0]
+            or not _has_room(ords, lvls, oh, lh, st)):
+        return V_NEED_ROOM, 0, 0, 0, 0, INT64_MAX, 0
     sd_code = SD_BID if side == 0 else SD_ASK
     if action == A_ADD:
         if size <= 0:

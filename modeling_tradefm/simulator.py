@@ -340,18 +340,16 @@ class Simulator:
         s = _SIDE_INDEX.get(side, -1)
         if s < 0:
             return SubmitResult(0, "bad_side")
-        st = self._st
-        # worst case rows of one submit: one T per level + F and C per resting order, + the A
-        room = 3 * (int(st[K.S_NORD]) + int(st[K.S_NLV_B]) + int(st[K.S_NLV_A])) + 4
-        if (st[K.S_LOGN] + room > len(self._lg) or st[K.S_OFREE] < 0 or st[K.S_LFREE] < 0
-                or 2 * (st[K.S_NORD] + 2) > len(self._oh)
-                or 2 * (max(st[K.S_NLV_B], st[K.S_NLV_A]) + 2) > self._lh.shape[1]):
-            self._grow(room)
-        void, executed, rest, cancelled, unfilled, last_px, oid = K.submit_order(
-            self._ords, self._lvls, self._oh, self._lh, self._sk, self._ss, st, self._vw, self._lg,
-            int(ts_ns), int(action), s, int(price), int(size), int(participant),
-            int(np.uint64(order_id).view(np.int64)) if order_id else 0,
-        )
+        oid_in = int(np.uint64(order_id).view(np.int64)) if order_id else 0
+        while True:
+            void, executed, rest, cancelled, unfilled, last_px, oid = K.submit_order(
+                self._ords, self._lvls, self._oh, self._lh, self._sk, self._ss, self._st, self._vw, self._lg,
+                int(ts_ns), int(action), s, int(price), int(size), int(participant), oid_in,
+            )
+            if void != K.V_NEED_ROOM:
+                break
+            st = self._st
+            self._grow(3 * (int(st[K.S_NORD]) + int(st[K.S_NLV_B]) + int(st[K.S_NLV_A])) + 4)
         if void:
             return SubmitResult(0, VOID_REASONS[void])
         self._log_cache = None
