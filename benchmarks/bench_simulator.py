@@ -123,7 +123,8 @@ def write_section(path: Path, table: list[str]) -> None:
     body = [
         title,
         "",
-        f"Machine: 2-core CPU sandbox ({platform.processor() or platform.machine()}, shared with other jobs); "
+        f"Machine: 2-core CPU sandbox ({platform.processor() or platform.machine()}, shared with other jobs: "
+        f"load average {os.getloadavg()[0]:.1f} during this run, so rates are lower bounds); "
         "one core (numba, single-threaded); `python benchmarks/bench_simulator.py --results benchmarks/RESULTS.md`. "
         "Replay = `Simulator.apply` (compiled hot path, log not kept), best of 3, compile excluded. Target: "
         ">= 1M events/s replay.",
