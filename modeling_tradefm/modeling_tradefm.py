@@ -231,7 +231,7 @@ class TradeFMTabularEmbedding(nn.Module):
 
         Args:
             input_ids: trade tokens ``[B, T]``.
-            context_ids: ``[B, T, n_context_fields]`` (tier, Δp bin, flag), broadcastable over ``B`` and ``T``.
+            context_ids: ``[B, T, n_context_fields]`` (tier, Δp bin, flag).
 
         Returns:
             ``[B, T, hidden]`` in the parameters' dtype.
@@ -561,6 +561,8 @@ class TradeFMModel(TradeFMPreTrainedModel):
                     f"(batch, seq, [tier, price_level_bin, participant]), got {tuple(context_ids.shape)}"
                 )
             inputs_embeds = self.embed_tokens(input_ids, context_ids)
+        elif context_ids is not None:
+            raise ValueError("context_ids is part of the tabular embedding; with inputs_embeds it must be None")
 
         if use_cache and past_key_values is None:
             past_key_values = DynamicCache(config=config)

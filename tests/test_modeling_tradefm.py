@@ -339,3 +339,18 @@ def test_output_attentions_eager():
     out = make_model(attn_implementation="eager")(ids, ctx, output_attentions=True)
     assert len(out.attentions) == 2 and out.attentions[0].shape == (2, 4, 5, 5)
     torch.testing.assert_close(out.attentions[0].sum(-1), torch.ones(2, 4, 5))
+
+
+def test_generate_expands_context_for_num_return_sequences():
+    ids, ctx = make_inputs(batch=2, seq=5)
+    model = make_model()
+    torch.manual_seed(0)
+    out = model.generate(ids, context_ids=ctx, max_new_tokens=3, do_sample=True, top_k=8, num_return_sequences=3)
+    assert out.shape == (6, 8)
+    torch.testing.assert_close(out[:, :5], ids.repeat_interleave(3, dim=0), rtol=0, atol=0)
+
+
+def test_context_with_inputs_embeds_is_rejected():
+    ids, ctx = make_inputs(batch=1, seq=4)
+    with pytest.raises(ValueError, match="inputs_embeds"):
+        make_model()(inputs_embeds=torch.zeros(1, 4, 32), context_ids=ctx)
