@@ -279,3 +279,23 @@ def test_resume_after_sigkill_matches_uninterrupted_run(data_files, dataset_cach
     resumed = run(tmp_path / "killed", "--resume_from_checkpoint", "last")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     _assert_same_weights(tmp_path / "straight", tmp_path / "killed")
+
+
+def test_push_to_hub_is_wired_without_network(data_files, dataset_cache, tmp_path, monkeypatch):
+    """--push_to_hub reaches Trainer.push_to_hub with TradeFM's card arguments (the Hub calls are stubbed)."""
+    calls = {}
+    monkeypatch.setattr(rc.TradeFMTrainer, "init_hf_repo", lambda self, token=None: calls.setdefault("init", True))
+    monkeypatch.setattr(rc.TradeFMTrainer, "_push_from_checkpoint", lambda self, folder: calls.setdefault("ckpt", folder))
+
+    def fake_push(self, **kwargs):
+        calls["push"] = kwargs
+        self.create_model_card(**kwargs)  # what the real push_to_hub does before uploading
+
+    monkeypatch.setattr(rc.TradeFMTrainer, "push_to_hub", fake_push)
+    out = tmp_path / "hub"
+    rc.main(_argv(data_files, out, dataset_cache, "--push_to_hub", "--hub_model_id", "org/tradefm-test",
+                  "--eval_strategy", "no"))  # fmt: skip
+    assert calls["init"] and calls["ckpt"].endswith("checkpoint-2")
+    assert "tradefm" in calls["push"]["tags"]
+    card = (out / "README.md").read_text()
+    assert "## Tokenizer" in card and "split_mode" in card  # our card, not the Trainer's generic one
