@@ -45,7 +45,7 @@ def add_parser(subparsers) -> None:
 
 def run(args) -> int:
     from ..errors import DataError
-    from ..evaluation.report import write_report
+    from ..evaluation.report import evaluate_streams, write_report
     from ..evaluation.series import (
         EvalConfig,
         infer_tick_size,
@@ -53,7 +53,6 @@ def run(args) -> int:
         split_streams,
         stream_series,
     )
-    from ..evaluation.report import evaluate_streams
     from ..io import read_events
 
     names = [n for n, _ in args.generated]

@@ -38,7 +38,6 @@ included), and price depth δp in **basis points** relative to the EW-VWAP mid.
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -437,10 +436,6 @@ def split_streams(events: EventTable, feature_config=None) -> list[tuple[str, Ev
     from ..features import split_sessions
 
     return [(f"{s.symbol} {s.date}", s.events) for s in split_sessions(events, feature_config)]
-
-
-def _finite_or_none(x: float) -> float | None:
-    return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x
 
 
 __all__ = [
