@@ -65,7 +65,7 @@ _F_SNAPSHOT = 32
 _UNDEF = np.iinfo(np.int64).max
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def ewvwap_series(ts_ns, price, size, half_life_s):  # pragma: no cover - compiled
     """EW-VWAP value after each execution (the shared recursion; see ``features.EWVWAP``).
 
@@ -95,7 +95,7 @@ def ewvwap_series(ts_ns, price, size, half_life_s):  # pragma: no cover - compil
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _slot(table, key, mask):  # pragma: no cover - compiled
     """Find or insert ``key`` (≠ 0) in ``table`` [cap, 4] (linear probing); returns its row.
 
@@ -118,7 +118,7 @@ def _slot(table, key, mask):  # pragma: no cover - compiled
         i = (i + 1) & mask
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def execution_groups(ts, action, side, price, size, flags, sequence, order_id):  # pragma: no cover
     """Counted executions and aggressor groups of a session (see ``features.counted_executions``).
 
@@ -172,7 +172,7 @@ def execution_groups(ts, action, side, price, size, flags, sequence, order_id): 
     return counted, agg_start, agg_end
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def scan_session(
     ts, action, side, price, size, order_id, flags, sequence, participant,
     exec_counted, agg_start, agg_end, half_life_s, modify_policy, seed_price,
@@ -448,7 +448,7 @@ def scan_session(
     )
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def derive_features(ts, price, size, mid_before, mid_after):  # pragma: no cover - compiled
     """δp, v, Δt, Δp of the emitted events in one pass (see ``features`` for the definitions).
 
@@ -488,7 +488,7 @@ def _bin(x, edges):  # pragma: no cover - compiled
     return c
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def bin_values(x, edges):  # pragma: no cover - compiled
     """Bins of ``x`` [n] for increasing ``edges``; −1 marks NaN."""
     out = np.empty(len(x), np.int64)
@@ -497,7 +497,7 @@ def bin_values(x, edges):  # pragma: no cover - compiled
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def encode_tokens(action, side, price_depth, log_volume, dt, e_dp, e_v, e_dt, n_a, n_s):  # pragma: no cover
     """Composite token ids in one pass (see ``TradeFMTokenizer``); −1 marks an invalid row.
 

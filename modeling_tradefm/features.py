@@ -23,9 +23,8 @@ records and records with the UNDEF price never count.
 **EW-VWAP mid** (causal; the recursion is shared with the simulator through :class:`EWVWAP`):
 on each counted execution at time ``t`` (seconds), price ``p``, size ``q``:
 ``w = 0.5 ** ((t − t_prev) / half_life)``, ``num = w·num + p·q``, ``den = w·den + q``,
-``mid = num / den``. The half-life defaults to 10 s (the paper does not give one; 10 s follows the
-public replication LinearBasis/tradefm and keeps the estimate within a few ticks of the book mid
-on ES). Between executions the value is constant (num and den decay by the same factor).
+``mid = num / den``. The half-life defaults to 10 s: the paper does not give one, and 10 s is the
+choice of the public replication LinearBasis/tradefm (time-based, reset each day). Between executions the value is constant (num and den decay by the same factor).
 **Start-up rule:** before a session's first execution there is no mid, so modeled events before
 it (and the first aggressor execution itself) are not emitted; they are counted as
 ``before_first_execution``. ``startup="backfill"`` instead gives them the first execution's price
@@ -77,6 +76,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import os
 from dataclasses import dataclass, field, fields
 from typing import Iterable, Sequence
 
@@ -477,6 +477,7 @@ def build_features(
     *,
     adv_history: dict[int, Iterable[tuple[str, float]]] | None = None,
     progress: bool | None = None,
+    num_threads: int | None = None,
 ) -> list[SessionFeatures]:
     """Scale-invariant features of every session (see the module docstring for every rule).
 
@@ -487,6 +488,8 @@ def build_features(
         adv_history: optional earlier daily volumes per instrument,
             ``{instrument_id: [("YYYY-MM-DD", volume), ...]}``, for the ADV of the first sessions.
         progress: show a tqdm bar over sessions (default: when there are more than 20).
+        num_threads: sessions processed in parallel (the compiled kernels release the GIL);
+            default ``os.cpu_count()``, 1 = serial. Results do not depend on it.
 
     Returns:
         One :class:`SessionFeatures` per session, sorted by ``(instrument_id, date)``.
@@ -501,17 +504,28 @@ def build_features(
     sessions.sort(key=lambda s: (s.instrument_id, s.date))
     if progress is None:
         progress = len(sessions) > 20
-    iterator = sessions
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(sessions, desc="features", unit="session")
-    scans = []
-    for s in iterator:
+    def one(s: Session) -> dict:
         scan = _scan(s, config)
-        if config.startup == "backfill":
-            scan = _backfill(scan, s, config)
-        scans.append(scan)
+        return _backfill(scan, s, config) if config.startup == "backfill" else scan
+
+    threads = min(len(sessions), num_threads or os.cpu_count() or 1)
+    if threads > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as pool:
+            results = pool.map(one, sessions)  # ordered like sessions
+            if progress:
+                from tqdm.auto import tqdm
+
+                results = tqdm(results, total=len(sessions), desc="features", unit="session")
+            scans = list(results)
+    else:
+        iterator = sessions
+        if progress:
+            from tqdm.auto import tqdm
+
+            iterator = tqdm(sessions, desc="features", unit="session")
+        scans = [one(s) for s in iterator]
     tiers, advs = _tiers(sessions, [sc["daily_volume"] for sc in scans], config, adv_history)
 
     out = []

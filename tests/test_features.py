@@ -252,6 +252,9 @@ def test_no_feature_crosses_a_session():
     # ADV: day 2 of instrument 1 takes day 1's volume (causal); first days fall back to themselves
     assert together[1].adv == together[0].daily_volume
     assert together[0].adv == together[0].daily_volume and together[2].adv == together[2].daily_volume
+    serial = build_features(allev, FeatureConfig(tier_cuts=(100.0, 200.0)), num_threads=1)
+    for a, b in zip(together, serial):  # threads over sessions change nothing
+        assert all(np.array_equal(x, y) for x, y in zip(a.columns().values(), b.columns().values()))
     mid = build_features(allev, FeatureConfig(adv_fallback="middle"))
     assert mid[0].tier[0] == 1 and math.isnan(mid[0].adv)
 
