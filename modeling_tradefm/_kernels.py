@@ -63,6 +63,7 @@ _A, _C, _M, _R, _T, _F = ord("A"), ord("C"), ord("M"), ord("R"), ord("T"), ord("
 _SIDE_B, _SIDE_A = ord("B"), ord("A")
 _F_SNAPSHOT = 32
 _UNDEF = np.iinfo(np.int64).max
+LOG1P_TABLE = np.log1p(np.arange(1 << 16, dtype=np.float64))
 
 
 @njit(cache=True, nogil=True)
@@ -449,8 +450,11 @@ def scan_session(
 
 
 @njit(cache=True, nogil=True)
-def derive_features(ts, price, size, mid_before, mid_after):  # pragma: no cover - compiled
+def derive_features(ts, price, size, mid_before, mid_after, log1p_table):  # pragma: no cover - compiled
     """δp, v, Δt, Δp of the emitted events in one pass (see ``features`` for the definitions).
+
+    ``log1p_table[q] == np.log1p(q)`` for small sizes (bit-identical, and a load is ~10× cheaper
+    than a ``log1p``); larger sizes call ``log1p``.
 
     Returns:
         price_depth, log_volume, dt, price_level (float64 [k]) and p_open (mid before event 0).
@@ -465,7 +469,8 @@ def derive_features(ts, price, size, mid_before, mid_after):  # pragma: no cover
     for i in range(k):
         m = mid_before[i]
         pd[i] = (price[i] * 1e-9 - m) / m
-        lv[i] = np.log1p(np.float64(size[i]))
+        q = size[i]
+        lv[i] = log1p_table[q] if q < len(log1p_table) else np.log1p(np.float64(q))
         d = ts[i] - prev
         dt[i] = d / 1e9 if d > 0 else 0.0  # feed order rules; a backwards stamp counts as 0
         prev = ts[i]
@@ -525,6 +530,7 @@ def encode_tokens(action, side, price_depth, log_volume, dt, e_dp, e_v, e_dt, n_
 __all__ = [
     "FATE_NAMES",
     "HAVE_NUMBA",
+    "LOG1P_TABLE",
     "MODIFY_ADD",
     "MODIFY_CANCEL_ADD",
     "MODIFY_DROP",

@@ -532,7 +532,7 @@ def build_features(
     for s, sc, tier, adv in zip(sessions, scans, tiers, advs):
         n = len(sc["ts"])
         price_depth, log_volume, dt, price_level, p_open = _kernels.derive_features(
-            sc["ts"], sc["price"], sc["size"], sc["mid_b"], sc["mid_a"]
+            sc["ts"], sc["price"], sc["size"], sc["mid_b"], sc["mid_a"], _kernels.LOG1P_TABLE
         )
         counts = np.bincount(sc["fate"], minlength=len(_kernels.FATE_NAMES))
         skipped = {name: int(c) for name, c in zip(_kernels.FATE_NAMES[1:], counts[1:]) if c}
