@@ -602,6 +602,69 @@ def _last_fill_price(result) -> int | None:
 
 
 # --------------------------------------------------------------------------------------------
+# KV cache with preallocated storage
+# --------------------------------------------------------------------------------------------
+
+
+def _preallocated_layer_class():
+    """``DynamicLayer`` whose keys/values live in a buffer of fixed capacity (built lazily: torch import)."""
+    from transformers.cache_utils import DynamicLayer
+
+    class PreallocatedLayer(DynamicLayer):
+        """A cache layer that writes each step into preallocated storage instead of ``torch.cat``.
+
+        ``DynamicLayer.update`` concatenates, i.e. copies the whole cache every step (O(T) per
+        step, O(T²) per window). The rollout knows the window's maximum length, so the storage
+        ``[B, H, capacity, D]`` is allocated once at (re-)prefill and each step writes one slot;
+        ``keys``/``values`` are views of the filled part, so attention reads exactly the same
+        numbers as with ``DynamicLayer``.
+        """
+
+        @classmethod
+        def from_layer(cls, layer, capacity: int):
+            self = cls()
+            keys, values = layer.keys, layer.values
+            b, h, n, d = keys.shape
+            self.dtype, self.device = keys.dtype, keys.device
+            self._k = keys.new_empty(b, h, max(capacity, n), d)
+            self._v = values.new_empty(b, h, max(capacity, n), values.shape[-1])
+            self._k[:, :, :n] = keys
+            self._v[:, :, :n] = values
+            self._n = n
+            self.keys, self.values = self._k[:, :, :n], self._v[:, :, :n]
+            self.is_initialized = True
+            return self
+
+        def update(self, key_states, value_states, *args, **kwargs):
+            n, t = self._n, key_states.shape[-2]
+            if n + t > self._k.shape[-2]:  # never with the rollout's window rule; stay correct anyway
+                import torch
+
+                self._k = torch.cat([self._k[:, :, :n], key_states], dim=-2)
+                self._v = torch.cat([self._v[:, :, :n], value_states], dim=-2)
+            else:
+                self._k[:, :, n:n + t] = key_states
+                self._v[:, :, n:n + t] = value_states
+            self._n = n + t
+            self.keys, self.values = self._k[:, :, :n + t], self._v[:, :, :n + t]
+            return self.keys, self.values
+
+    return PreallocatedLayer
+
+
+_PREALLOCATED_LAYER = None
+
+
+def preallocate_cache(cache, capacity: int):
+    """Move every layer of a ``DynamicCache`` into preallocated storage of ``capacity`` positions (in place)."""
+    global _PREALLOCATED_LAYER
+    if _PREALLOCATED_LAYER is None:
+        _PREALLOCATED_LAYER = _preallocated_layer_class()
+    cache.layers = [_PREALLOCATED_LAYER.from_layer(layer, capacity) for layer in cache.layers]
+    return cache
+
+
+# --------------------------------------------------------------------------------------------
 # TradeFM as a proposer
 # --------------------------------------------------------------------------------------------
 
@@ -614,6 +677,9 @@ class TradeFMProposer(OrderProposer):
         tokenizer: the checkpoint's frozen ``TradeFMTokenizer``.
         temperature, top_k, top_p, repetition_penalty, repetition_window: see ``SamplingConfig``.
         use_cache: KV-cached decoding (one new position per step); ``False`` re-runs the window.
+        preallocate: keep the KV cache in storage of ``max_context`` positions allocated at each
+            (re-)prefill, written in place each step (same numbers as ``DynamicCache``, without its
+            per-step concatenation).
         max_context: the model's window (default ``config.max_position_embeddings``).
         window_keep: tokens kept when the window slides (default ``max_context // 2``).
         feature_config: ``FeatureConfig`` for featurising the prefix (default: the tokenizer's
@@ -637,6 +703,7 @@ class TradeFMProposer(OrderProposer):
         repetition_penalty: float = 1.2,
         repetition_window: int | None = None,
         use_cache: bool = True,
+        preallocate: bool = True,
         max_context: int | None = None,
         window_keep: int | None = None,
         feature_config=None,
@@ -648,6 +715,7 @@ class TradeFMProposer(OrderProposer):
         self.tokenizer = tokenizer
         self.sampling = SamplingConfig(temperature, top_k, top_p, repetition_penalty, repetition_window)
         self.use_cache = bool(use_cache)
+        self.preallocate = bool(preallocate)
         max_pos = int(getattr(model.config, "max_position_embeddings", 0) or 0)
         self.max_context = int(max_context or max_pos)
         if self.max_context < 2:
@@ -921,6 +989,8 @@ class TradeFMProposer(OrderProposer):
             logits = logits.expand(repeat, -1).contiguous()
             if cache is not None:
                 cache.batch_repeat_interleave(repeat)
+        if cache is not None and self.preallocate:
+            cache = preallocate_cache(cache, self.max_context)
         self._cache = cache
         return logits
 
@@ -961,6 +1031,7 @@ __all__ = [
     "book_reference_mid",
     "book_tick",
     "infer_tick",
+    "preallocate_cache",
     "price_from_depth",
     "process_logits",
     "rollout",
