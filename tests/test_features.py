@@ -323,3 +323,6 @@ def test_es_day_features_sane():
     # nearly every fill's size is removed by venue bookkeeping, not counted as a trader's cancel
     assert sf.skipped["execution_bookkeeping"] > 0.95 * len(np.unique(ev.order_id[ev.action == ord("F")]))
     assert (sf.dt >= 0).all() and sf.dt[0] == 0
+    table = sf.to_arrow()
+    assert table.num_rows == len(sf) and table.column("price_depth").to_numpy().tolist() == sf.price_depth.tolist()
+    assert b"tradefm_session" in table.schema.metadata
