@@ -47,13 +47,18 @@ def es_prefix(events, n_live: int):
     return events[: int(last[-1]) + 1]
 
 
-def best_of(fn, repeats: int) -> float:
-    times = []
+def interleaved_best(fns, repeats: int) -> list[float]:
+    """Best-of-``repeats`` wall time of each function, the functions alternating within each round.
+
+    Alternating keeps a peer pair exposed to the same background load on a shared machine.
+    """
+    best = [float("inf")] * len(fns)
     for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return min(times)
+        for i, fn in enumerate(fns):
+            t = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - t)
+    return best
 
 
 def main(argv=None) -> int:
@@ -79,7 +84,7 @@ def main(argv=None) -> int:
     from modeling_tradefm.tokenization_tradefm import TradeFMTokenizer
 
     events = read_events(ES_DAY)
-    tokenizer = TradeFMTokenizer().calibrate(build_features(events))
+    tokenizer = TradeFMTokenizer().calibrate(build_features(events), calib_days=1)
     torch.manual_seed(0)
     model = TradeFMForCausalLM(TradeFMConfig.from_preset("tiny")).eval().to(args.device)
     prefix = es_prefix(events, args.prefix_live)
@@ -100,9 +105,10 @@ def main(argv=None) -> int:
         res = rollout(proposer(), prefix, n, num_rollouts=b, seed=1)
         voids["n"] = sum(sum(r.void_counts.values()) for r in res)
 
-    t_closed = best_of(closed, args.repeats)
-    t_open = best_of(lambda: proposer().decode_open_loop(enc["input_ids"], enc["context_ids"], n, num_rollouts=b,
-                                                        seed=1), args.repeats)
+    def open_loop():
+        proposer().decode_open_loop(enc["input_ids"], enc["context_ids"], n, num_rollouts=b, seed=1)
+
+    t_closed, t_open = interleaved_best([closed, open_loop], args.repeats)
     closed_eps, open_eps = b * n / t_closed, b * n / t_open
 
     # cached vs uncached at a ~1,024-event context (open loop isolates the model's cost)
@@ -110,9 +116,10 @@ def main(argv=None) -> int:
     ids_1k = np.resize(enc["input_ids"], ctx_len)
     ctx_1k = np.resize(enc["context_ids"], (ctx_len, 3))
     ub, us = args.uncached_batch, args.uncached_steps
-    t_cached = best_of(lambda: proposer().decode_open_loop(ids_1k, ctx_1k, us, num_rollouts=ub, seed=2), args.repeats)
-    t_uncached = best_of(lambda: proposer(use_cache=False).decode_open_loop(ids_1k, ctx_1k, us, num_rollouts=ub,
-                                                                           seed=2), args.repeats)
+    t_cached, t_uncached = interleaved_best([
+        lambda: proposer().decode_open_loop(ids_1k, ctx_1k, us, num_rollouts=ub, seed=2),
+        lambda: proposer(use_cache=False).decode_open_loop(ids_1k, ctx_1k, us, num_rollouts=ub, seed=2),
+    ], args.repeats)
     same = np.array_equal(
         proposer().decode_open_loop(ids_1k, ctx_1k, us, num_rollouts=ub, seed=2),
         proposer(use_cache=False).decode_open_loop(ids_1k, ctx_1k, us, num_rollouts=ub, seed=2),

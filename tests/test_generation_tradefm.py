@@ -542,3 +542,28 @@ def test_generate_cli_accepts_a_baseline_folder(tmp_path, prefix):
     meta = json.loads((out / "meta.json").read_text())
     assert meta["proposer"] != "tradefm" and [r["rollout"] for r in meta["results"]] == [0, 1]
     assert (out / "rollout_001.mbo.csv.zst").is_file()
+
+
+def test_vectorised_decode_equals_per_row_decode():
+    """The batched decode path draws exactly what per-row calls with per-rollout streams draw."""
+    pytest.importorskip("modeling_tradefm.tokenization_tradefm")
+    from modeling_tradefm.generation_tradefm import _probe_row_streams, _RowStreams
+
+    tok = tiny_tokenizer()
+    assert _probe_row_streams(tok)
+    tokens = np.array([0, 6011, 16383, 8192, 4242, 6011])
+    _, a = rollout_generators(3, range(6))
+    _, b = rollout_generators(3, range(6))
+    vec = tok.decode(tokens, _RowStreams(a))
+    for i in range(6):
+        row = tok.decode(tokens[i:i + 1], b[i])
+        for k in vec:
+            assert vec[k][i] == row[k][0], (k, i)
+
+    class Shaped:  # a tokenizer that draws a [n, 2] block cannot use the batched path
+        vocab_size = 16384
+
+        def decode(self, ids, rng):
+            return {"x": rng.random((len(ids), 2))[:, 0]}
+
+    assert not _probe_row_streams(Shaped())
