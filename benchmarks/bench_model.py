@@ -225,7 +225,8 @@ def main(argv=None) -> int:
             f"ratio {r['decode_ratio']:.3f}x (target >= 0.9x)"
         )
         if "mfu" in r:
-            print(f"  MFU tradefm {100 * r['mfu']:.1f}%  llama {100 * r['mfu_llama']:.1f}% (peak {args.peak_tflops} TF)")
+            mfu, mfu_llama = 100 * r["mfu"], 100 * r["mfu_llama"]
+            print(f"  MFU tradefm {mfu:.1f}%  llama {mfu_llama:.1f}% (peak {args.peak_tflops} TFLOP/s)")
     if args.json:
         args.json.write_text(json.dumps({"device": device_name, "dtype": args.dtype, "results": results}, indent=2))
     return 0

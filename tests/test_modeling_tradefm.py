@@ -83,7 +83,9 @@ def test_loss_equals_manual_shifted_cross_entropy():
     labels[0, 3] = -100
     model = make_model()
     out = model(ids, ctx, labels=labels)
-    manual = F.cross_entropy(out.logits[:, :-1].reshape(-1, VOCAB).float(), labels[:, 1:].reshape(-1), ignore_index=-100)
+    manual = F.cross_entropy(
+        out.logits[:, :-1].reshape(-1, VOCAB).float(), labels[:, 1:].reshape(-1), ignore_index=-100
+    )
     torch.testing.assert_close(out.loss, manual)
     # Trainer's gradient accumulation passes num_items_in_batch through **kwargs: sum / n.
     n = int((labels[:, 1:] != -100).sum())
@@ -237,7 +239,8 @@ def test_batching_equivalence():
     model = make_model()
     batched = model(ids, ctx).logits
     for i in range(4):
-        torch.testing.assert_close(model(ids[i : i + 1], ctx[i : i + 1]).logits, batched[i : i + 1], rtol=1e-5, atol=1e-5)
+        single = model(ids[i : i + 1], ctx[i : i + 1]).logits
+        torch.testing.assert_close(single, batched[i : i + 1], rtol=1e-5, atol=1e-5)
 
 
 def test_gradient_checkpointing_same_loss_and_gradients():
