@@ -402,8 +402,10 @@ class RolloutResult:
     """One rollout.
 
     Attributes:
-        events: the generated events as the simulator logged them (A/C of proposals and injected
-            orders, T/F of the executions they caused), ``participant`` set (1 = injected).
+        events: the generated events as the simulator logged them: A/C of proposals and injected
+            orders, and for each execution the simulator's T (aggressor) + F and C (resting order)
+            rows sharing one ``sequence`` (CME's pattern, so the log replays and featurises like
+            venue data); ``participant`` set (1 = injected).
         void_counts: ``reason -> count`` of submitted orders the simulator rejected (e.g. a cancel
             on an empty side); they are not in ``events`` but they did occupy a model position.
         tokens: int64 [n_events] the model's token at each generated position (``None`` for
@@ -711,7 +713,7 @@ class TradeFMProposer(OrderProposer):
         tier: int | None = None,
         device=None,
     ):
-        self.model = model.eval()
+        self.model = model.eval() if device is None else model.to(device).eval()
         self.tokenizer = tokenizer
         self.sampling = SamplingConfig(temperature, top_k, top_p, repetition_penalty, repetition_window)
         self.use_cache = bool(use_cache)

@@ -5,7 +5,7 @@
                      [--format mbo|lobster] [--tz ZONE] [--inject HH:MM:SS,SIDE,SIZE[,PRICE]] ...
 
 The prefix is the events of the data's FIRST session (first instrument/date, as ``split_sessions``
-orders them) before the start time. ``--start`` is a wall-clock time in ``--tz`` (default UTC; use
+orders them; ``--sessions cme`` uses CME trade dates) before the start time. ``--start`` is a wall-clock time in ``--tz`` (default UTC; use
 e.g. ``America/New_York`` for LOBSTER/Nasdaq, ``America/Chicago`` for CME): the first occurrence of
 that time at or after the session's first event. The simulators start from a replay of the prefix.
 
@@ -90,6 +90,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--data", required=True, nargs="+", help="event file(s) / glob; the first session is used")
     p.add_argument("--start", required=True, type=parse_clock, help="rollout start HH:MM:SS in --tz")
     p.add_argument("--tz", default="UTC", help="time zone of --start and --inject times (default UTC)")
+    p.add_argument("--sessions", choices=("utc", "cme"), default="utc",
+                   help="trading-date rule of the sessions: UTC calendar date (default) or CME Globex trade dates "
+                        "(America/Chicago, roll at 16:00); also used to featurise the prefix for TradeFM")
     p.add_argument("--events", type=int, default=1024, help="events (steps) per rollout (default 1024)")
     p.add_argument("--rollouts", type=int, default=1, help="number of rollouts (default 1)")
     p.add_argument("--batch-size", type=int, default=None,
@@ -110,17 +113,24 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+def _feature_config(args):
+    from ..features import FeatureConfig
+
+    return FeatureConfig.cme() if args.sessions == "cme" else FeatureConfig()
+
+
 def _proposer_kwargs(args, path: Path) -> dict:
     if (path / "config.json").is_file() and not (path / "baseline.json").is_file():
         kw = dict(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                  repetition_penalty=args.repetition_penalty, use_cache=not args.no_cache)
+                  repetition_penalty=args.repetition_penalty, use_cache=not args.no_cache,
+                  feature_config=_feature_config(args))
         if args.device:
             kw["device"] = args.device
         return kw
     return {}
 
 
-def select_prefix(events, start_clock: dt.time, tz: str, source: str):
+def select_prefix(events, start_clock: dt.time, tz: str, source: str, feature_config=None):
     """The first session's events before the start time, and the start (ns UTC).
 
     Raises:
@@ -128,7 +138,7 @@ def select_prefix(events, start_clock: dt.time, tz: str, source: str):
     """
     from ..features import split_sessions
 
-    sessions = split_sessions(events)
+    sessions = split_sessions(events, feature_config)
     if not sessions:
         raise DataError(source, "no session (no events) in the data")
     session = sessions[0]
@@ -155,7 +165,7 @@ def run(args) -> int:
         raise SystemExit(f"error: unknown time zone {args.tz!r}") from None
     source = ", ".join(args.data)
     events = read_events(args.data if len(args.data) > 1 else args.data[0])
-    session, prefix, start_ns = select_prefix(events, args.start, args.tz, source)
+    session, prefix, start_ns = select_prefix(events, args.start, args.tz, source, _feature_config(args))
     inject = []
     for clock, side, size, price in args.inject:
         ts = clock_to_ns(clock, int(prefix.ts_recv[0]), args.tz)
@@ -188,7 +198,7 @@ def run(args) -> int:
         "proposer": getattr(proposer, "name", type(proposer).__name__),
         "data": list(args.data),
         "session": {"instrument_id": int(session.instrument_id), "symbol": session.symbol, "date": session.date},
-        "start": args.start.isoformat(), "tz": args.tz, "start_ts_ns": int(start_ns),
+        "start": args.start.isoformat(), "tz": args.tz, "sessions": args.sessions, "start_ts_ns": int(start_ns),
         "prefix_events": len(prefix), "prefix_last_ts_ns": int(prefix.ts_recv[-1]),
         "events_per_rollout": args.events, "rollouts": args.rollouts, "seed": args.seed, "format": args.format,
         "sampling": {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p,
