@@ -67,8 +67,6 @@ from .errors import DataError
 from .events import (
     ACTION_ADD,
     ACTION_CANCEL,
-    ACTION_FILL,
-    ACTION_TRADE,
     NS_PER_SECOND,
     PRICE_SCALE,
     SIDE_ASK,

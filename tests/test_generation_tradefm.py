@@ -106,7 +106,8 @@ def test_sample_tokens_is_row_independent():
 def test_greedy_and_processing_order():
     logits = torch.tensor([[1.0, 3.0, 2.0], [0.5, -1.0, 0.4]])
     cfg = SamplingConfig(temperature=0, repetition_penalty=1.0)
-    assert sample_tokens(process_logits(logits, torch.zeros(2, 0, dtype=torch.long), cfg), [], greedy=True).tolist() == [1, 0]
+    nothing_seen = torch.zeros(2, 0, dtype=torch.long)
+    assert sample_tokens(process_logits(logits, nothing_seen, cfg), [], greedy=True).tolist() == [1, 0]
     # penalising token 1 of row 0 with a huge penalty makes token 2 the argmax
     cfg = SamplingConfig(temperature=0, repetition_penalty=10.0)
     seen = torch.tensor([[1], [2]])

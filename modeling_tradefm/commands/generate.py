@@ -2,12 +2,14 @@
 """``tradefm generate``: closed-loop rollouts from a real prefix, one output file per rollout.
 
     tradefm generate --model CKPT --data FILE --start HH:MM:SS --events N --rollouts K --seed S -o DIR
-                     [--format mbo|lobster] [--tz ZONE] [--inject HH:MM:SS,SIDE,SIZE[,PRICE]] ...
+                     [--format mbo|lobster] [--tz ZONE] [--sessions utc|cme]
+                     [--inject HH:MM:SS,SIDE,SIZE[,PRICE]] ...
 
 The prefix is the events of the data's FIRST session (first instrument/date, as ``split_sessions``
-orders them; ``--sessions cme`` uses CME trade dates) before the start time. ``--start`` is a wall-clock time in ``--tz`` (default UTC; use
-e.g. ``America/New_York`` for LOBSTER/Nasdaq, ``America/Chicago`` for CME): the first occurrence of
-that time at or after the session's first event. The simulators start from a replay of the prefix.
+orders them; ``--sessions cme`` uses CME trade dates) before the start time. ``--start`` is a
+wall-clock time in ``--tz`` (default UTC; use e.g. ``America/New_York`` for LOBSTER/Nasdaq,
+``America/Chicago`` for CME): the first occurrence of that time at or after the session's first
+event. The simulators start from a replay of the prefix; the model conditions on its tokens.
 
 ``--model`` is a TradeFM checkpoint or a fitted baseline folder (``proposer.load_proposer``).
 
