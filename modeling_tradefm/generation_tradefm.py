@@ -383,7 +383,8 @@ def price_from_depth(mid: np.ndarray, price_depth: np.ndarray, tick: np.ndarray)
     """``mid · (1 + δp)`` rounded to the nearest multiple of ``tick`` (all 1e-9 units; arrays [B]).
 
     Rounding to the nearest tick (not toward or away from the book) keeps the decoded δp bin's
-    centre of mass; a price that rounds to ≤ 0 is passed on and the simulator voids it.
+    centre of mass; a price that rounds to ≤ 0 is passed on and the simulator voids it
+    (``TradeFMProposer`` maps exactly 0 to −1 so it is not taken for ``MARKET_PRICE_ASK``).
     """
     raw = np.asarray(mid, dtype=np.float64) * (1.0 + np.asarray(price_depth, dtype=np.float64))
     tick = np.asarray(tick, dtype=np.float64)
@@ -590,15 +591,9 @@ def rollout(
 
 
 def _last_fill_price(result) -> int | None:
-    """The price of the deepest fill of a submit, from the simulator's ``SubmitResult`` if it says."""
-    for name in ("last_price", "last_fill_price", "worst_price"):
-        p = getattr(result, name, None)
-        if p is not None and p != UNDEF_PRICE:
-            return int(p)
-    fills = getattr(result, "fill_prices", None)
-    if fills is not None and len(fills):
-        return int(fills[-1])
-    return None
+    """``SubmitResult.last_price``: the price of the deepest level a submit executed at (or ``None``)."""
+    p = getattr(result, "last_price", None)
+    return None if p is None or p == UNDEF_PRICE else int(p)
 
 
 # --------------------------------------------------------------------------------------------
@@ -898,6 +893,9 @@ class TradeFMProposer(OrderProposer):
         action = np.where(np.asarray(dec["action"]) == 0, ACTION_ADD, ACTION_CANCEL).astype(np.uint8)
         side = np.where(np.asarray(dec["side"]) == 0, SIDE_BID, SIDE_ASK).astype(np.uint8)
         price = price_from_depth(mids, dec["price_depth"], self._tick)
+        # a price that rounds to ≤ 0 must be voided (bad_price), not read as the market-sell
+        # sentinel MARKET_PRICE_ASK == 0
+        price[price == MARKET_PRICE_ASK] = -1
         size = np.maximum(1, np.rint(np.asarray(dec["size"], dtype=np.float64))).astype(np.uint32)
         dt_ns = np.maximum(0, np.rint(np.asarray(dec["dt"], dtype=np.float64) * NS_PER_SECOND)).astype(np.int64)
         batch = OrderBatch(dt_ns, action, side, price, size, np.zeros(n, dtype=np.uint8))

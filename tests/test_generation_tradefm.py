@@ -568,3 +568,19 @@ def test_vectorised_decode_equals_per_row_decode():
             return {"x": rng.random((len(ids), 2))[:, 0]}
 
     assert not _probe_row_streams(Shaped())
+
+
+def test_orders_priced_at_or_below_zero_are_void_not_market_sells(prefix):
+    """δp = −1 puts the price at 0, the market-sell sentinel: it must be voided as bad_price instead."""
+    proposer = tiny_proposer()
+    decode = proposer._decode
+
+    def at_zero(tokens):
+        out = decode(tokens)
+        out["price_depth"] = np.full(len(tokens), -1.0)
+        out["action"][:] = 0  # adds, on both sides
+        return out
+
+    proposer._decode = at_zero
+    (res,) = rollout(proposer, prefix, 6, seed=0)
+    assert res.void_counts == {"bad_price": 6} and len(res.events) == 0
