@@ -11,9 +11,10 @@ Hawkes and zero-intelligence baselines).
 ``TradeFMProposer`` is the model side of the loop:
 
 1. The real prefix is featurised and tokenised exactly like training data (``build_features`` +
-   ``TradeFMTokenizer.encode``), and its last ``max_context`` tokens are prefilled once (batch 1,
-   then the KV cache is repeated over the rollouts, so every rollout starts from bit-identical
-   state).
+   ``TradeFMTokenizer.encode``). A prefix of at most ``max_context`` tokens is prefilled whole; a
+   longer one is cut by the sliding-window rule below (its last ``window_keep`` tokens). The
+   prefill runs once on batch 1 and the KV cache is then repeated over the rollouts, so every
+   rollout starts from bit-identical state.
 2. Each step, the next-token logits of every rollout come from ONE batched forward of one new
    position per rollout through the KV cache. They are processed in the order of transformers'
    generation (repetition penalty → temperature → top-k → top-p) and sampled by inverse CDF with
@@ -732,6 +733,9 @@ class TradeFMProposer(OrderProposer):
     @classmethod
     def from_pretrained(cls, path: str | Path, **kwargs) -> TradeFMProposer:
         """Load a checkpoint folder (weights + ``config.tokenizer_config``) as a proposer.
+
+        The model is loaded with ``AutoModelForCausalLM`` after registering this package's classes,
+        so no remote code is executed (the folder's own ``.py`` copies serve Hub users).
 
         ``kwargs`` go to ``__init__`` (sampling parameters, ``device``, ...); ``torch_dtype`` and
         ``device`` also go to the model loader.
