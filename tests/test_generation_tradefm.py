@@ -539,7 +539,7 @@ def test_generate_cli_accepts_a_baseline_folder(tmp_path, prefix):
     fit_zi(es_prefix(1500)).save_pretrained(tmp_path / "zi")
     out = tmp_path / "out"
     assert main(["generate", "--model", str(tmp_path / "zi"), "--data", str(data), "--start", "23:59:59",
-                 "--events", "20", "--rollouts", "2", "-o", str(out)]) == 0
+                 "--events", "20", "--rollouts", "2", "--batch-size", "1", "-o", str(out)]) == 0
     meta = json.loads((out / "meta.json").read_text())
     assert meta["proposer"] != "tradefm" and [r["rollout"] for r in meta["results"]] == [0, 1]
     assert (out / "rollout_001.mbo.csv.zst").is_file()

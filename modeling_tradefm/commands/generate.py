@@ -155,7 +155,7 @@ def select_prefix(events, start_clock: dt.time, tz: str, source: str, feature_co
 def run(args) -> int:
     import numpy as np
 
-    from ..generation_tradefm import InjectedOrder, rollout
+    from ..generation_tradefm import InjectedOrder, _start_accepts_rollout_ids, rollout
     from ..io import read_events
     from ..proposer import load_proposer
 
@@ -178,6 +178,10 @@ def run(args) -> int:
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     batch = args.batch_size or args.rollouts
+    if batch < args.rollouts and not _start_accepts_rollout_ids(proposer):
+        # rollout i of a later batch needs its global id to draw rollout i's streams
+        print(f"note: {type(proposer).__name__} cannot run rollouts by id; --batch-size ignored", file=sys.stderr)
+        batch = args.rollouts
     meta_rollouts = []
     print(f"prefix: {session.symbol} {session.date}, {len(prefix)} events before {args.start} {args.tz}; "
           f"{args.rollouts} rollout(s) x {args.events} events with {getattr(proposer, 'name', 'proposer')}",
