@@ -426,7 +426,9 @@ def _start_accepts_rollout_ids(proposer: OrderProposer) -> bool:
         params = inspect.signature(proposer.start).parameters
     except (TypeError, ValueError):
         return False
-    return "rollout_ids" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    # an explicit parameter only: a start(**kwargs) that silently ignored the ids would break
+    # "rollout i is the same in any batch"
+    return "rollout_ids" in params
 
 
 def _make_books(prefix: EventTable, n: int, simulator_kwargs: dict | None):
