@@ -3,7 +3,7 @@
 # /// script
 # dependencies = [
 #     "tradefm",
-#     "transformers>=5.23,<6",
+#     "transformers>=5.24,<6",
 #     "datasets>=5.2,<6",
 #     "accelerate>=1.1",
 #     "torch>=2.4",
@@ -95,7 +95,7 @@ from data_scripts.tradefm_mbo import (
     scan_sessions,
 )
 
-check_min_version("5.23.0")
+check_min_version("5.24.0")
 
 logger = logging.getLogger(__name__)
 

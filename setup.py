@@ -9,7 +9,7 @@ HERE = Path(__file__).parent
 REQUIRED = [
     # CI installs torch==2.13.0 (CPU) first; a range keeps users on their own CUDA builds.
     "torch>=2.4",
-    "transformers>=5.23,<6",
+    "transformers>=5.24,<6",
     "datasets>=5.2,<6",
     "accelerate>=1.1",
     "safetensors>=0.4",
@@ -20,6 +20,8 @@ REQUIRED = [
     "tqdm>=4.66",
     "matplotlib>=3.8",
     "pyyaml>=6",
+    # Compiles the per-event hot paths (feature scan, order-book matching); no C extension to build.
+    "numba>=0.59",
     # Databento's official decoders for DBN files.
     "databento-dbn>=0.40",
     "databento>=0.50",

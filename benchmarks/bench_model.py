@@ -5,7 +5,7 @@ Two measurements per case, each as a ratio TradeFM / Llama (targets from DESIGN.
 
 * train step (forward + backward + AdamW step) tokens/s — target >= 1.0x;
 * cached decoding tokens/s: prefill, then one event per step for a batch of sequences with a ``DynamicCache``
-  (the closed-loop rollout's call pattern: ``forward`` with ``past_key_values``, ``use_cache=True``) — target
+  (the closed-loop rollout's call pattern: ``forward`` with ``cache``, ``use_cache=True``) — target
   >= 0.9x.
 
 "Same shapes": the Llama twin has the same layers, width, heads, KV heads, FFN and vocabulary; it differs only
@@ -105,12 +105,12 @@ def decode_runner(model, kind: str, ids, ctx, prefill: int):
     def run(steps: int) -> float:
         cache = DynamicCache(config=model.config)
         extra = {"context_ids": ctx[:, :prefill]} if kind == "tradefm" else {}
-        out = model(input_ids=ids[:, :prefill], past_key_values=cache, use_cache=True, logits_to_keep=1, **extra)
+        out = model(input_ids=ids[:, :prefill], cache=cache, use_cache=True, logits_to_keep=1, **extra)
         sync(device)
         start = time.perf_counter()
         for t in range(prefill, prefill + steps):
             extra = {"context_ids": ctx[:, t : t + 1]} if kind == "tradefm" else {}
-            out = model(input_ids=ids[:, t : t + 1], past_key_values=out.past_key_values, use_cache=True, **extra)
+            out = model(input_ids=ids[:, t : t + 1], cache=out.cache, use_cache=True, **extra)
             # the rollout samples from the last logits every step; argmax keeps the data dependency
             out.logits[:, -1].argmax(-1)
         sync(device)

@@ -128,7 +128,7 @@ class TradeFMConfig(PreTrainedConfig):
     """
 
     model_type = "tradefm"
-    keys_to_ignore_at_inference = ["past_key_values"]
+    keys_to_ignore_at_inference = ["cache"]
     base_model_tp_plan = {
         "layers.*.self_attn.q_proj": "colwise",
         "layers.*.self_attn.k_proj": "colwise",

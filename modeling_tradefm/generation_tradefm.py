@@ -981,11 +981,11 @@ class TradeFMProposer(OrderProposer):
             out = self.model(
                 input_ids=ids.to(self.device),
                 context_ids=ctx.to(self.device),
-                past_key_values=cache,
+                cache=cache,
                 use_cache=use_cache,
                 logits_to_keep=1,
             )
-        return out.logits[:, -1, :].float(), (out.past_key_values if use_cache else None)
+        return out.logits[:, -1, :].float(), (out.cache if use_cache else None)
 
     def _prefill(self, ids, ctx, repeat: int = 1):
         self.n_prefills += 1

@@ -31,6 +31,7 @@ from transformers.masking_utils import create_causal_mask
 from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutputWithPast
 from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+from transformers.utils.deprecation import deprecate_kwarg
 
 from .configuration_tradefm import TradeFMConfig
 
@@ -308,12 +309,13 @@ class TradeFMAttention(nn.Module):
             config.num_attention_heads * self.head_dim, config.hidden_size, bias=config.attention_bias
         )
 
+    @deprecate_kwarg("past_key_values", "5.40.0", new_name="cache")
     def forward(
         self,
         hidden_states: torch.Tensor,
         position_embeddings: tuple[torch.Tensor, torch.Tensor],
         attention_mask: torch.Tensor | None = None,
-        past_key_values: Cache | None = None,
+        cache: Cache | None = None,
         **kwargs,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Attend.
@@ -322,7 +324,7 @@ class TradeFMAttention(nn.Module):
             hidden_states: ``[B, T, hidden]``.
             position_embeddings: ``(cos, sin)`` from ``TradeFMRotaryEmbedding``.
             attention_mask: mask from ``create_causal_mask`` (None lets SDPA use its causal kernel).
-            past_key_values: cache updated in place with this step's keys/values.
+            cache: cache updated in place with this step's keys/values.
 
         Returns:
             ``(output [B, T, hidden], attention weights [B, H, T, S] or None)``.
@@ -335,8 +337,8 @@ class TradeFMAttention(nn.Module):
 
         cos, sin = position_embeddings
         query_states, key_states = apply_rotary_pos_emb(query_states, key_states, cos, sin)
-        if past_key_values is not None:
-            key_states, value_states = past_key_values.update(key_states, value_states, self.layer_idx)
+        if cache is not None:
+            key_states, value_states = cache.update(key_states, value_states, self.layer_idx)
 
         attention_interface: Callable = ALL_ATTENTION_FUNCTIONS.get_interface(
             self.config._attn_implementation, eager_attention_forward
@@ -374,12 +376,13 @@ class TradeFMDecoderLayer(GradientCheckpointingLayer):
         self.input_layernorm = TradeFMRMSNorm(config.hidden_size, eps=config.rms_norm_eps)
         self.post_attention_layernorm = TradeFMRMSNorm(config.hidden_size, eps=config.rms_norm_eps)
 
+    @deprecate_kwarg("past_key_values", "5.40.0", new_name="cache")
     def forward(
         self,
         hidden_states: torch.Tensor,
         attention_mask: torch.Tensor | None = None,
         position_embeddings: tuple[torch.Tensor, torch.Tensor] | None = None,
-        past_key_values: Cache | None = None,
+        cache: Cache | None = None,
         use_cache: bool | None = False,
         output_attentions: bool = False,
         **kwargs,
@@ -395,7 +398,7 @@ class TradeFMDecoderLayer(GradientCheckpointingLayer):
             hidden_states,
             position_embeddings=position_embeddings,
             attention_mask=attention_mask,
-            past_key_values=past_key_values,
+            cache=cache,
             **kwargs,
         )
         hidden_states = residual + hidden_states
@@ -432,7 +435,7 @@ class TradeFMPreTrainedModel(PreTrainedModel):
     main_input_name = "input_ids"
     supports_gradient_checkpointing = True
     _no_split_modules = ["TradeFMDecoderLayer"]
-    _skip_keys_device_placement = ["past_key_values"]
+    _skip_keys_device_placement = ["cache"]
     _supports_sdpa = True
     _supports_attention_backend = True
     # Set by the TradeFM package (``register_tradefm``) to its ``write_model_card``; the Hub copy of this file has
@@ -510,13 +513,14 @@ class TradeFMModel(TradeFMPreTrainedModel):
         row = torch.tensor(self.config.default_context_ids, dtype=torch.long, device=device)
         return row.expand(batch_size, seq_len, row.numel())
 
+    @deprecate_kwarg("past_key_values", "5.40.0", new_name="cache")
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
         context_ids: torch.LongTensor | None = None,
         attention_mask: torch.Tensor | None = None,
         position_ids: torch.LongTensor | None = None,
-        past_key_values: Cache | None = None,
+        cache: Cache | None = None,
         inputs_embeds: torch.Tensor | None = None,
         use_cache: bool | None = None,
         output_hidden_states: bool | None = None,
@@ -538,7 +542,7 @@ class TradeFMModel(TradeFMPreTrainedModel):
                 flow); give real context whenever it is known.
             attention_mask: 2-D padding mask ``[B, past + T]`` (1 = attend), or a prepared 4-D mask.
             position_ids: ``[B, T]``; default ``past_len + arange(T)``.
-            past_key_values: a ``Cache`` (``DynamicCache``) holding earlier positions; updated in place.
+            cache: a ``Cache`` (``DynamicCache``) holding earlier positions; updated in place.
             inputs_embeds: ``[B, T, hidden]``, replaces the tabular embedding (``input_ids``/``context_ids`` must
                 then be None).
             use_cache: create/return a ``DynamicCache`` (default ``config.use_cache``).
@@ -549,7 +553,7 @@ class TradeFMModel(TradeFMPreTrainedModel):
 
         Returns:
             ``BaseModelOutputWithPast``: ``last_hidden_state [B, T, hidden]`` (after the final norm),
-            ``past_key_values``, and optional ``hidden_states`` / ``attentions``.
+            ``cache``, and optional ``hidden_states`` / ``attentions``.
         """
         if (input_ids is None) ^ (inputs_embeds is not None):
             raise ValueError("You must specify exactly one of input_ids or inputs_embeds")
@@ -572,11 +576,11 @@ class TradeFMModel(TradeFMPreTrainedModel):
         elif context_ids is not None:
             raise ValueError("context_ids is part of the tabular embedding; with inputs_embeds it must be None")
 
-        if use_cache and past_key_values is None:
-            past_key_values = DynamicCache(config=config)
+        if use_cache and cache is None:
+            cache = DynamicCache(config=config)
 
         if position_ids is None:
-            past_seen = past_key_values.get_seq_length() if past_key_values is not None else 0
+            past_seen = cache.get_seq_length() if cache is not None else 0
             position_ids = torch.arange(inputs_embeds.shape[1], device=inputs_embeds.device) + past_seen
             position_ids = position_ids.unsqueeze(0)
 
@@ -584,7 +588,7 @@ class TradeFMModel(TradeFMPreTrainedModel):
             config=config,
             inputs_embeds=inputs_embeds,
             attention_mask=attention_mask,
-            past_key_values=past_key_values,
+            cache=cache,
             position_ids=position_ids,
         )
 
@@ -599,7 +603,7 @@ class TradeFMModel(TradeFMPreTrainedModel):
                 hidden_states,
                 attention_mask=causal_mask,
                 position_embeddings=position_embeddings,
-                past_key_values=past_key_values,
+                cache=cache,
                 use_cache=use_cache,
                 output_attentions=output_attentions,
                 **kwargs,
@@ -615,7 +619,7 @@ class TradeFMModel(TradeFMPreTrainedModel):
 
         output = BaseModelOutputWithPast(
             last_hidden_state=hidden_states,
-            past_key_values=past_key_values if use_cache else None,
+            cache=cache if use_cache else None,
             hidden_states=all_hidden,
             attentions=all_attn,
         )
@@ -640,13 +644,14 @@ class TradeFMForCausalLM(TradeFMPreTrainedModel, GenerationMixin):
         self.lm_head = nn.Linear(config.hidden_size, config.vocab_size, bias=False)
         self.post_init()
 
+    @deprecate_kwarg("past_key_values", "5.40.0", new_name="cache")
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
         context_ids: torch.LongTensor | None = None,
         attention_mask: torch.Tensor | None = None,
         position_ids: torch.LongTensor | None = None,
-        past_key_values: Cache | None = None,
+        cache: Cache | None = None,
         inputs_embeds: torch.Tensor | None = None,
         labels: torch.LongTensor | None = None,
         use_cache: bool | None = None,
@@ -667,7 +672,7 @@ class TradeFMForCausalLM(TradeFMPreTrainedModel, GenerationMixin):
             context_ids: ``[B, T, 3]`` (tier, Δp bin, participant flag); ``None`` → ``config.default_context_ids``.
             attention_mask: padding mask ``[B, past + T]``.
             position_ids: ``[B, T]``.
-            past_key_values: a ``Cache`` (``DynamicCache``); for cached decoding pass only the new positions'
+            cache: a ``Cache`` (``DynamicCache``); for cached decoding pass only the new positions'
                 ``input_ids``/``context_ids`` (``[B, 1]`` / ``[B, 1, 3]``).
             inputs_embeds: ``[B, T, hidden]`` instead of ids.
             labels: ``[B, T]``, normally ``== input_ids`` (the loss shifts by one inside); ``-100`` is ignored.
@@ -680,7 +685,7 @@ class TradeFMForCausalLM(TradeFMPreTrainedModel, GenerationMixin):
 
         Returns:
             ``CausalLMOutputWithPast``: ``loss`` (mean next-token cross-entropy) when ``labels`` is given,
-            ``logits [B, T or k, vocab_size]``, ``past_key_values``, optional ``hidden_states``/``attentions``.
+            ``logits [B, T or k, vocab_size]``, ``cache``, optional ``hidden_states``/``attentions``.
         """
         loss_kwargs = {k: kwargs.pop(k) for k in _LOSS_KWARGS if k in kwargs}
         outputs = self.model(
@@ -688,7 +693,7 @@ class TradeFMForCausalLM(TradeFMPreTrainedModel, GenerationMixin):
             context_ids=context_ids,
             attention_mask=attention_mask,
             position_ids=position_ids,
-            past_key_values=past_key_values,
+            cache=cache,
             inputs_embeds=inputs_embeds,
             use_cache=use_cache,
             output_hidden_states=output_hidden_states,
@@ -711,7 +716,7 @@ class TradeFMForCausalLM(TradeFMPreTrainedModel, GenerationMixin):
         output = CausalLMOutputWithPast(
             loss=loss,
             logits=logits,
-            past_key_values=outputs.past_key_values,
+            cache=outputs.cache,
             hidden_states=outputs.hidden_states,
             attentions=outputs.attentions,
         )
@@ -719,11 +724,12 @@ class TradeFMForCausalLM(TradeFMPreTrainedModel, GenerationMixin):
             return output.to_tuple()
         return output
 
+    @deprecate_kwarg("past_key_values", "5.40.0", new_name="cache")
     def prepare_inputs_for_generation(
         self,
         input_ids: torch.LongTensor,
         next_sequence_length: int | None = None,
-        past_key_values: Cache | None = None,
+        cache: Cache | None = None,
         attention_mask: torch.LongTensor | None = None,
         inputs_embeds: torch.Tensor | None = None,
         context_ids: torch.LongTensor | None = None,
@@ -741,7 +747,7 @@ class TradeFMForCausalLM(TradeFMPreTrainedModel, GenerationMixin):
         Args:
             input_ids: ``[B, L]`` prompt + generated tokens.
             next_sequence_length: how many trailing positions this step feeds (``None`` = all).
-            past_key_values: the generation cache.
+            cache: the generation cache.
             attention_mask: ``[B, L]``.
             inputs_embeds: prompt embeddings (first step only).
             context_ids: ``[B, L0 >= 1, 3]`` known context rows (prompt, optionally plus future rows).
@@ -753,7 +759,7 @@ class TradeFMForCausalLM(TradeFMPreTrainedModel, GenerationMixin):
         model_inputs = super().prepare_inputs_for_generation(
             input_ids,
             next_sequence_length=next_sequence_length,
-            past_key_values=past_key_values,
+            cache=cache,
             attention_mask=attention_mask,
             inputs_embeds=inputs_embeds,
             **kwargs,

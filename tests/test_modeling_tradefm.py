@@ -60,11 +60,11 @@ def test_output_shapes():
     lm = make_model()
     out = lm(ids, ctx, use_cache=True)
     assert out.logits.shape == (3, 12, VOCAB)
-    assert isinstance(out.past_key_values, DynamicCache) and out.past_key_values.get_seq_length() == 12
+    assert isinstance(out.cache, DynamicCache) and out.cache.get_seq_length() == 12
     assert lm(ids, ctx, logits_to_keep=1).logits.shape == (3, 1, VOCAB)
     kept = lm(ids, ctx, logits_to_keep=torch.tensor([0, 5])).logits
     torch.testing.assert_close(kept, out.logits[:, [0, 5]])
-    assert lm(ids, ctx, use_cache=False).past_key_values is None
+    assert lm(ids, ctx, use_cache=False).cache is None
     as_tuple = lm(ids, ctx, labels=ids, return_dict=False)
     assert isinstance(as_tuple, tuple) and as_tuple[1].shape == (3, 12, VOCAB)
 
@@ -153,12 +153,12 @@ def test_incremental_decoding_matches_full_forward():
     model = make_model()
     full = model(ids, ctx).logits
     cache = DynamicCache(config=model.config)
-    out = model(ids[:, :5], ctx[:, :5], past_key_values=cache, use_cache=True)
+    out = model(ids[:, :5], ctx[:, :5], cache=cache, use_cache=True)
     steps = [out.logits]
     for t in range(5, 12):  # one event at a time, batch 3: the closed-loop rollout's call pattern
-        out = model(ids[:, t : t + 1], ctx[:, t : t + 1], past_key_values=out.past_key_values, use_cache=True)
+        out = model(ids[:, t : t + 1], ctx[:, t : t + 1], cache=out.cache, use_cache=True)
         steps.append(out.logits)
-    assert out.past_key_values is cache and cache.get_seq_length() == 12
+    assert out.cache is cache and cache.get_seq_length() == 12
     torch.testing.assert_close(torch.cat(steps, dim=1), full, rtol=1e-5, atol=1e-5)
 
 
@@ -279,7 +279,7 @@ def test_gqa_equals_mha_with_shared_kv(kv_heads):
     torch.testing.assert_close(mha(ids, ctx).logits, out_gqa, rtol=1e-5, atol=1e-5)
     # cached decoding with this KV-head count also matches its full forward
     out = gqa(ids[:, :4], ctx[:, :4], use_cache=True)
-    step = gqa(ids[:, 4:5], ctx[:, 4:5], past_key_values=out.past_key_values, use_cache=True)
+    step = gqa(ids[:, 4:5], ctx[:, 4:5], cache=out.cache, use_cache=True)
     torch.testing.assert_close(step.logits, out_gqa[:, 4:5], rtol=1e-5, atol=1e-5)
 
 
