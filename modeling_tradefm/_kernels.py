@@ -119,6 +119,29 @@ def _slot(table, key, mask):  # pragma: no cover - compiled
         i = (i + 1) & mask
 
 
+@njit(cache=True, inline="always")
+def take_pending_fills(table, s, reduction):  # pragma: no cover - compiled
+    """Execution bookkeeping, matched by ORDER ID (shared by the feature pass and the LOBSTER writer).
+
+    Databento reports an execution as ``T`` + ``F`` (the resting order's fill) and then a ``C``/``M``
+    that reduces the resting order; on CME that record often comes in a later packet (another
+    ``sequence``), so it cannot be matched by sequence. Rule: the fills reported on an order and not
+    yet reflected (``table[s, 3]``, added on each ``F``) are consumed by the next reductions of the
+    same order id: ``min(reduction, pending)`` is bookkeeping, only the excess is a real cancel.
+
+    Args:
+        table: an order table with the pending fill size in column 3 (see ``_slot``).
+        s: the order's row.
+        reduction: size the ``C``/``M`` takes off the order.
+
+    Returns:
+        The excess (>= 0): the part of ``reduction`` that is not execution bookkeeping.
+    """
+    bk = min(reduction, table[s, 3])
+    table[s, 3] -= bk
+    return reduction - bk
+
+
 @njit(cache=True, nogil=True)
 def execution_groups(ts, action, side, price, size, flags, sequence, order_id):  # pragma: no cover
     """Counted executions and aggressor groups of a session (see ``features.counted_executions``).
@@ -341,9 +364,7 @@ def scan_session(
             if s >= 0 and table[s, 3] > 0:
                 # The venue reducing a filled order: not a trader's cancel. Only what exceeds
                 # the pending fills (rare) is a real cancel.
-                bk = min(csize, table[s, 3])
-                table[s, 3] -= bk
-                rem = csize - bk
+                rem = take_pending_fills(table, s, csize)
                 if rem > 0:
                     e_act0 = 1
                     e_price0 = price[i]
@@ -378,10 +399,7 @@ def scan_session(
                 old_s = table[s, 2]
                 known = old_s >= 0
                 if known and table[s, 3] > 0 and new_p == old_p and new_s < old_s:
-                    r = old_s - new_s
-                    bk = min(r, table[s, 3])
-                    table[s, 3] -= bk
-                    rem = r - bk
+                    rem = take_pending_fills(table, s, old_s - new_s)
                     if rem > 0:
                         e_act0 = 1
                         e_price0 = new_p
@@ -540,4 +558,5 @@ __all__ = [
     "execution_groups",
     "ewvwap_series",
     "scan_session",
+    "take_pending_fills",
 ]
