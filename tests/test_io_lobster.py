@@ -5,11 +5,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import real_path
-from modeling_tradefm.events import ACTION_CANCEL, ACTION_FILL, ACTION_TRADE, F_LAST, SIDE_ASK, SIDE_BID, SIDE_NONE
+from conftest import SAMPLES, real_path
+from modeling_tradefm.events import (
+    ACTION_ADD,
+    ACTION_CANCEL,
+    ACTION_FILL,
+    ACTION_MODIFY,
+    ACTION_TRADE,
+    F_LAST,
+    SIDE_ASK,
+    SIDE_BID,
+    SIDE_NONE,
+    EventTable,
+)
 from modeling_tradefm.io import read_file, write_lobster, write_mbo_csv
 from modeling_tradefm.io.lobster import (
     events_to_lobster_messages,
+    lobster_messages_and_book,
     ny_seconds_to_utc_ns,
     read_lobster_messages,
     symbol_instrument_id,
@@ -17,6 +29,7 @@ from modeling_tradefm.io.lobster import (
 
 AMZN = "lobster/AMZN_2012-06-21_34200000_57600000_message_1.csv"
 AAPL10 = "lobster/aapl10-head/AAPL_2012-06-21_34200000_57600000_message_10.csv"
+ES = SAMPLES / "databento" / "esh4-glbx-mdp3-20231225.mbo.csv.zst"  # CME, Databento MBO (in the repo)
 
 
 def _raw_rows(path):
@@ -114,3 +127,210 @@ def test_cross_and_hidden_executions(tmp_path):
     assert ev.order_id.tolist() == [0, 123, 9]
     rows, _, _ = events_to_lobster_messages(ev)
     assert rows[:, 1].tolist() == [5, 6, 1] and rows[0, 5] == 1
+
+
+# ---- writer on CME data: execution bookkeeping matched by order id -----------------------------
+def _mbo(rows):
+    """EventTable from (action, side, price $, size, order_id, sequence) tuples, 1 µs apart per sequence."""
+    a = np.array([(ord(r[0]), ord(r[1]), r[2] * 10**9, r[3], r[4], r[5]) for r in rows], dtype=np.int64)
+    t0 = int(ny_seconds_to_utc_ns("2024-01-02", np.array([34_200 * 10**9]))[0])
+    return EventTable.from_columns(ts_recv=t0 + a[:, 5] * 1000, action=a[:, 0], side=a[:, 1], price=a[:, 2],
+                                   size=a[:, 3], order_id=a[:, 4], sequence=a[:, 5],
+                                   instrument_id=np.ones(len(a)), symbols={1: "X"})
+
+
+def test_cme_bookkeeping_in_a_later_packet_writes_nothing():
+    ev = _mbo([
+        ("A", "B", 100, 5, 7, 1),
+        ("A", "A", 101, 2, 8, 2),
+        ("T", "A", 100, 2, 0, 3), ("F", "B", 100, 2, 7, 3),  # order 7 filled 2 ...
+        ("T", "B", 101, 2, 0, 4), ("F", "A", 101, 2, 8, 4),  # order 8 filled completely ...
+        ("M", "B", 100, 3, 7, 5),                            # ... the venue reflects it a packet later
+        ("C", "A", 101, 2, 8, 6),                            # ... and deletes the filled order
+        ("M", "B", 100, 1, 7, 7),                            # a genuine partial cancel of 2
+        ("M", "B", 99, 1, 7, 8),                             # a price change: delete + resubmit
+        ("M", "B", 99, 4, 7, 9),                             # a size increase: delete + resubmit
+        ("C", "B", 99, 4, 7, 10),                            # a genuine delete of the rest
+    ])
+    rows, at, _ = events_to_lobster_messages(ev)
+    assert rows[:, 1:].tolist() == [
+        [1, 7, 5, 1_000_000, 1], [1, 8, 2, 1_010_000, -1],
+        [4, 7, 2, 1_000_000, 1], [4, 8, 2, 1_010_000, -1],
+        [2, 7, 2, 1_000_000, 1],
+        [3, 7, 1, 1_000_000, 1], [1, 7, 1, 990_000, 1],
+        [3, 7, 1, 990_000, 1], [1, 7, 4, 990_000, 1],
+        [3, 7, 4, 990_000, 1],
+    ]
+    assert at.tolist() == [0, 1, 3, 5, 8, 9, 9, 10, 10, 11]
+
+
+def test_cme_iceberg_and_auction_fills():
+    ev = _mbo([
+        ("A", "A", 101, 3, 8, 1),
+        ("A", "B", 102, 4, 9, 1),                            # pre-open: a crossed book
+        ("T", "N", 101, 3, 0, 2), ("F", "N", 101, 3, 8, 2), ("F", "N", 101, 3, 9, 2),  # auction, side N
+        ("C", "A", 101, 3, 8, 3), ("M", "B", 102, 1, 9, 3),
+        ("A", "A", 103, 2, 10, 4),
+        ("T", "B", 103, 7, 0, 5), ("F", "A", 103, 7, 10, 5),  # an iceberg showing 2 fills 7 ...
+        ("M", "A", 103, 2, 10, 6),                           # ... and shows a new tranche of 2
+        ("T", "B", 103, 1, 0, 7),                            # a trade without a fill record: hidden
+    ])
+    rows, _, _ = events_to_lobster_messages(ev)
+    assert rows[:, 1:].tolist() == [
+        [1, 8, 3, 1_010_000, -1], [1, 9, 4, 1_020_000, 1],
+        [4, 8, 3, 1_010_000, -1], [4, 9, 3, 1_010_000, 1],  # the resting orders' own sides
+        [1, 10, 2, 1_030_000, -1],
+        [4, 10, 2, 1_030_000, -1], [5, 0, 5, 1_030_000, -1],  # displayed part + hidden reserve
+        [1, 10, 2, 1_030_000, -1],                            # the refill
+        [5, 0, 1, 1_030_000, -1],
+    ]
+
+
+@pytest.fixture(scope="module")
+def es_day(tmp_path_factory):
+    """The ES day written as LOBSTER files, read back, and both books."""
+    from modeling_tradefm.simulator import lobster_orderbook
+
+    ev = read_file(ES).events
+    folder = tmp_path_factory.mktemp("es_lobster")
+    msg = folder / "ESH4_2023-12-24_0_0_message_10.csv"
+    book_path = folder / "ESH4_2023-12-24_0_0_orderbook_10.csv"
+    info = write_lobster(ev, msg, book_path, levels=10)
+    back = read_file(msg, orderbook=True)
+    rows, at, date = events_to_lobster_messages(ev)
+    assert info["messages"] == len(rows) == back.report.records and date == "2023-12-24"
+    # the resting orders the data shows: the order id was added (or modified into the book) earlier
+    shown = np.zeros(len(ev), dtype=bool)
+    seen: set[int] = set()
+    for i, (a, o) in enumerate(zip(ev.action.tolist(), ev.order_id.tolist())):
+        if a in (ACTION_ADD, ACTION_MODIFY):
+            seen.add(o)
+        elif a == ACTION_FILL:
+            shown[i] = o in seen
+    # rows (events) between a fill and the venue's next C/M of that order: LOBSTER has already taken
+    # the fill off the book there, the MBO book has not
+    pending = np.zeros(len(ev) + 1, dtype=np.int64)
+    open_fill: dict[int, int] = {}
+    for i, (a, o) in enumerate(zip(ev.action.tolist(), ev.order_id.tolist())):
+        if a == ACTION_FILL and shown[i]:
+            open_fill.setdefault(o, i)
+        elif a in (ACTION_CANCEL, ACTION_MODIFY) and o in open_fill:
+            pending[open_fill.pop(o)] += 1
+            pending[i] -= 1
+    for i in open_fill.values():
+        pending[i] += 1
+    settled = np.cumsum(pending)[:-1] == 0
+    return dict(ev=ev, raw=_raw_rows(msg), back=back, rows=rows, at=at, shown=shown, settled=settled,
+                mbo_book=lobster_orderbook(ev, levels=10))
+
+
+def test_es_every_message_moves_a_positive_size(es_day):
+    raw = es_day["raw"]
+    assert (raw[:, 3] > 0).all()
+    assert set(np.unique(raw[:, 1]).tolist()) <= {1, 2, 3, 4, 5, 6} and set(np.unique(raw[:, 5]).tolist()) == {-1, 1}
+    assert (raw == es_day["rows"]).all()
+
+
+def test_es_one_type4_row_per_fill_of_a_shown_order(es_day):
+    ev, raw, shown = es_day["ev"], es_day["raw"], es_day["shown"]
+    fills = ev.action == ACTION_FILL
+    t4 = raw[:, 1] == 4
+    assert t4.sum() == shown.sum() > 6_000
+    # the 7 others are opening-auction fills (side N) of orders the feed never showed: no book event
+    assert fills.sum() - shown.sum() == 7 and (ev.side[fills & ~shown] == SIDE_NONE).all()
+    assert (raw[t4, 2] == ev.order_id[shown].astype(np.int64)).all()  # in order, one per fill
+    assert (es_day["at"][t4] == np.flatnonzero(shown)).all()
+    # iceberg fills larger than the displayed size: the rest is a hidden execution (type 5, id 0);
+    # volume is conserved
+    t5 = raw[:, 1] == 5
+    assert (raw[t5, 2] == 0).all() and raw[t4, 3].sum() + raw[t5, 3].sum() == int(ev.size[shown].sum())
+
+
+def test_es_no_bookkeeping_rows_around_executions(es_day):
+    ev, raw, at = es_day["ev"], es_day["raw"], es_day["at"]
+    # per order, the messages add up: a type 2/3/4 never takes more than is left, a type 3 takes
+    # exactly what is left, a type 1 only submits an order that is not resting (the old writer
+    # deleted orders its type-4 rows had already emptied)
+    left: dict[int, int] = {}
+    for typ, oid, size in raw[:, 1:4].tolist():
+        if typ == 1:
+            assert oid not in left
+            left[oid] = size
+        elif typ in (2, 3, 4):
+            assert size <= left[oid] and (typ != 2 or size < left[oid]) and (typ != 3 or size == left[oid])
+            left[oid] -= size
+            if left[oid] == 0:
+                del left[oid]
+    # no delete + resubmit that changes nothing (the old writer's answer to a bookkeeping M)
+    pair = (raw[:-1, 1] == 3) & (raw[1:, 1] == 1) & (raw[:-1, 2] == raw[1:, 2]) & (at[:-1] == at[1:])
+    assert pair.sum() > 9_000
+    assert ((raw[:-1, 4] != raw[1:, 4]) | (raw[:-1, 3] != raw[1:, 3]))[pair].all()
+    # an order deleted at the instant it is executed: only by a genuine cancel, i.e. a C record
+    # larger than the order's fills since its previous C/M record, deleting what they left
+    t4 = {(t, o) for t, o in raw[raw[:, 1] == 4][:, [0, 2]].tolist()}
+    twins = [r for r in np.flatnonzero(raw[:, 1] == 3) if (raw[r, 0], raw[r, 2]) in t4]
+    for r in twins:
+        k = int(at[r])
+        ids = np.flatnonzero(ev.order_id[:k] == np.uint64(raw[r, 2]))
+        prev = ids[np.isin(ev.action[ids], (ACTION_ADD, ACTION_CANCEL, ACTION_MODIFY))][-1]
+        filled = int(ev.size[ids[(ids > prev) & (ev.action[ids] == ACTION_FILL)]].sum())
+        assert ev.action[k] == ACTION_CANCEL and ev.size[k] > filled and raw[r, 3] == ev.size[k] - filled
+
+
+def test_es_replayed_messages_give_the_mbo_book(es_day):
+    """The written messages, read back and replayed, give the written orderbook at every row, and
+    the book of the original MBO events wherever the two views can agree.
+
+    They cannot agree between a fill and the venue's C/M that reflects it (on CME often a later
+    packet): LOBSTER takes the execution off the book with the type-4 row, the MBO book keeps it
+    until the C/M. Nor on the first row of a delete + resubmit pair (an M changing price). Every
+    other row is compared in all 10 levels, before and after the opening (CME's pre-open book may
+    be crossed: the same in both).
+    """
+    from modeling_tradefm.simulator import lobster_orderbook
+
+    back, at = es_day["back"], es_day["at"]
+    replay = lobster_orderbook(back.events, levels=10)[(back.events.flags & F_LAST) != 0]
+    assert (replay == back.orderbook).all()
+    mbo = es_day["mbo_book"][at]
+    last_of_event = np.append(at[1:] != at[:-1], True)
+    cmp = last_of_event & es_day["settled"][at]
+    assert cmp.sum() > 50_000
+    assert (replay[cmp] == mbo[cmp]).all()
+    ev = es_day["ev"]
+    opening = int(np.flatnonzero(ev.action == ACTION_TRADE)[0])  # the auction print (side N)
+    assert ev.side[opening] == SIDE_NONE
+    assert cmp[at < opening].sum() > 9_000 and cmp[at > opening].sum() > 40_000
+    # its fills (type-4 rows, one per crossed order) uncross the book; from the next packet on, the
+    # book written is never crossed at a packet's end (F_LAST; inside a packet it may be, as the MBO
+    # book is)
+    after = (at > np.flatnonzero(ev.sequence == ev.sequence[opening])[-1]) & last_of_event
+    after &= (ev.flags[at] & F_LAST) != 0
+    ask, ask_sz, bid, bid_sz = replay[after][:, :4].T
+    assert after.sum() > 40_000 and ((ask > bid) & (ask_sz > 0) & (bid_sz > 0)).all()
+
+
+def test_write_lobster_slice_after_initial(tmp_path, es_day):
+    """A slice written after its prefix (``initial=``) equals the same rows of the whole day."""
+    from modeling_tradefm.simulator import Simulator
+
+    ev, rows, at = es_day["ev"], es_day["rows"], es_day["at"]
+    _, _, book, _ = lobster_messages_and_book(ev, 10)
+    settled = es_day["settled"]
+    fills = np.flatnonzero(es_day["shown"])
+    # cut right after a fill whose bookkeeping comes later, and at a settled record
+    cut_pending = int(next(i for i in fills[100:] if not settled[i])) + 1
+    cut_settled = int(next(i for i in range(cut_pending, len(ev)) if settled[i])) + 1
+    for cut, initial in ((cut_pending, ev[:cut_pending]), (cut_settled, Simulator.from_events(ev[:cut_settled]))):
+        part = ev[cut:]
+        keep = at >= cut
+        r, a, b, _ = lobster_messages_and_book(part, 10, "2023-12-24", initial=initial)
+        assert (r == rows[keep]).all() and (a == at[keep] - cut).all() and (b == book[keep]).all()
+        msg = tmp_path / f"X_2023-12-24_0_0_message_{cut}.csv"
+        book_path = tmp_path / f"X_2023-12-24_0_0_orderbook_{cut}.csv"
+        write_lobster(part, msg, book_path, date="2023-12-24", initial=initial)
+        assert (_raw_rows(msg) == rows[keep]).all()
+        assert (np.loadtxt(book_path, delimiter=",", dtype=np.int64) == book[keep]).all()
+    # without the prefix, M records of earlier orders would become new orders (type 1)
+    alone, _, _ = events_to_lobster_messages(ev[cut_pending:], "2023-12-24")
+    assert (alone[:, 1] == 1).sum() > (rows[at >= cut_pending][:, 1] == 1).sum()

@@ -86,10 +86,6 @@ def test_message_and_orderbook_contents(exported):
             assert np.all(ask_sz[:, 0] > 0) and np.all(bid_sz[:, 0] > 0)  # one level per side at least
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "io.lobster.events_to_lobster_messages: on CME the bookkeeping M that reduces a filled order comes in the "
-    "next packet (other sequence); it is written as type 3 + type 1 (and sizes 0 / negative appear) instead of "
-    "nothing. Owner: io writer. Remove the xfail when fixed."))
 def test_one_type4_row_per_execution(exported):
     base = next(exported.glob("*/*/*"))
     msg = sorted((base / "data_real").glob("*_message_real_id_0.csv"))[0]

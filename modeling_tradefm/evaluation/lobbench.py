@@ -15,12 +15,16 @@ Layout (``{root}/{MODEL}/{STOCK}/{PERIOD}/``)::
   conditioning prefix goes to ``data_cond`` for every ``real_id``.
 * Messages: no header, ``time,type,order_id,size,price,direction``, time in seconds after New York
   midnight with 9 decimals (``34200.004241176``), price = dollars × 10,000, types 1/2/3/4 (5, 6 as
-  they come from the writer). One Databento execution (T + F + C/M) becomes ONE type-4 row (the
-  io writer's rule). Order ids are renumbered 1, 2, … per export (consistently across a
-  real_id's cond/real/gen files) because LOB-Bench parses them as int32.
+  they come from the writer). One Databento execution (T + F + C/M) becomes ONE type-4 row per
+  resting order filled (the io writer's rule: the C/M is matched to the fill by order id, also when
+  it comes in a later packet); the continuation and the rollouts are written after the prefix, so
+  the prefix's orders are modified, cancelled and executed as such. Order ids are renumbered
+  1, 2, … per export (consistently across a real_id's cond/real/gen files) because LOB-Bench
+  parses them as int32.
 * Orderbooks: no header, one row per message (the book after it), 10 levels = 40 columns
-  ``ask_px,ask_sz,bid_px,bid_sz``, empty levels ±9999999999 with size 0 (the simulator's LOBSTER rows);
-  the book of a rollout or a real continuation is seeded with the replayed prefix.
+  ``ask_px,ask_sz,bid_px,bid_sz``, empty levels ±9999999999 with size 0: the replay of the
+  messages themselves (``io.lobster.lobster_messages_and_book``), so each row agrees with its
+  message; the book of a rollout or a real continuation starts from the replayed prefix.
 * ``T0``/``T1``: milliseconds after New York midnight of the file's first and last message.
 * DATE is the New York date of the prefix's last record; prefix records of an earlier date (a
   snapshot) seed the books but write no message.
@@ -48,13 +52,12 @@ def clean_name(text: str) -> str:
 
 
 def _messages_and_book(events: EventTable, prefix: EventTable | None, date: str):
-    from ..io.lobster import events_to_lobster_messages
-    from ..simulator import Simulator, lobster_orderbook
+    from ..io.lobster import lobster_messages_and_book
 
-    rows, at, _ = events_to_lobster_messages(events, date)
-    initial = Simulator.from_events(prefix) if prefix is not None and len(prefix) else None
-    book = np.asarray(lobster_orderbook(events, levels=LEVELS, initial=initial), dtype=np.int64)
-    book = book[at] if len(at) else book[:0]
+    # The prefix carries the orders (and fills awaiting the venue's bookkeeping) into the messages,
+    # and the book starts from the replay of the prefix's messages.
+    initial = prefix if prefix is not None and len(prefix) else None
+    rows, _, book, _ = lobster_messages_and_book(events, LEVELS, date, initial=initial)
     # Records before the date's New York midnight (e.g. a Databento snapshot stamped the previous
     # day) still seed the book but get no message row: LOBSTER times cannot be negative.
     keep = rows[:, 0] >= 0 if len(rows) else np.zeros(0, dtype=bool)

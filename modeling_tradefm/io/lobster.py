@@ -30,8 +30,10 @@ Unknown order ids: cancels and executions (types 2, 3, 4) of orders whose submis
 file are kept (level-1 files are full of them; the simulator reduces level volume for them) and
 counted in ``report.info["unknown_order_id"]`` without dropping anything.
 
-``write_lobster`` turns any EventTable back into message rows (see its docstring), and the
-N-level orderbook via ``modeling_tradefm.simulator.lobster_orderbook``.
+``write_lobster`` turns any EventTable back into message rows (see ``events_to_lobster_messages``:
+one type-4 row per execution of a visible resting order, the venue's bookkeeping C/M matched to
+the fill by order id), and the N-level orderbook by replaying those rows through
+``modeling_tradefm.simulator`` (``lobster_messages_and_book``).
 """
 
 from __future__ import annotations
@@ -42,18 +44,20 @@ import zlib
 from datetime import date as _date
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from .. import _kernels
 from ..errors import DataError
 from ..events import (
     ACTION_ADD,
     ACTION_CANCEL,
+    ACTION_CLEAR,
     ACTION_FILL,
-    ACTION_MODIFY,
     ACTION_TRADE,
     F_LAST,
     NS_PER_SECOND,
@@ -64,6 +68,9 @@ from ..events import (
 )
 from ._base import ReadReport, ReadResult, check_on_invalid, decimal_to_int, validate
 from .paths import is_zstd, read_bytes
+
+if TYPE_CHECKING:
+    from ..simulator import Simulator
 
 NEW_YORK = ZoneInfo("America/New_York")
 LOBSTER_PRICE_TO_NANO = 100_000  # dollars × 1e4  →  dollars × 1e9
@@ -282,9 +289,47 @@ def read_lobster(
 
     # -- expand rows into events (vectorised: 3 events for type 4, 1 otherwise) -------------------
     k_idx = np.flatnonzero(keep)
-    k_typ = typ[k_idx]
-    counts = np.where(k_typ == 4, 3, 1)
-    src = np.repeat(k_idx, counts)  # input row (0-based) of each event
+    cols, rel = _expand_rows(typ[k_idx], raw["order_id"][k_idx], size[k_idx], price[k_idx], direction[k_idx])
+    src = k_idx[rel]  # input row (0-based) of each event
+    ts = ny_seconds_to_utc_ns(date, raw["time_ns"][src])
+    events = EventTable(
+        ts_recv=ts,
+        ts_event=ts,
+        instrument_id=np.full(len(src), iid, dtype=np.uint32),
+        sequence=(src + 1).astype(np.uint32),
+        participant=np.zeros(len(src), dtype=np.uint8),
+        symbols={iid: symbol},
+        **cols,
+    )
+    events, more = validate(path, events, on_invalid, rows=rows_1[src])
+    for k, v in more.items():
+        skipped[k] = skipped.get(k, 0) + v
+    used = n - sum(skipped.values())
+
+    # -- unknown order ids (informational) --------------------------------------------------------
+    info = {"unknown_order_id": _count_unknown(typ, raw["order_id"], keep)}
+    report = ReadReport(
+        path=os.fspath(path), format="lobster", records=n, used=used, skipped=skipped, events=len(events), info=info
+    )
+    report.check()
+    book = None
+    if orderbook:
+        book_path = _sibling_orderbook(path) if orderbook is True else Path(orderbook)
+        book = read_lobster_orderbook(book_path)
+        if len(book) != n:
+            raise DataError(book_path, f"orderbook has {len(book)} rows but the message file {os.fspath(path)} has {n}")
+    return ReadResult(events, report, orderbook=book)
+
+
+def _expand_rows(typ, order_id, size, price, direction) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """LOBSTER rows (types 1–6) → event columns by the mapping of the module docstring (vectorised).
+
+    Returns:
+        (``action``, ``side``, ``price`` (1e-9), ``size``, ``order_id``, ``flags`` columns, and the
+        row (0-based, into the arguments) of each event).
+    """
+    counts = np.where(typ == 4, 3, 1)
+    src = np.repeat(np.arange(len(typ)), counts)
     starts = np.cumsum(counts) - counts
     within = np.arange(len(src)) - np.repeat(starts, counts)  # 0,1,2 inside a type-4 group
     e_typ = typ[src]
@@ -305,43 +350,19 @@ def read_lobster(
     is6 = e_typ == 6
     action[is6] = ACTION_TRADE
     side[is6] = SIDE_NONE
-    order_id = raw["order_id"][src].astype(np.uint64)
-    order_id[is4 & (within == 0)] = 0  # the aggressor's id is not in LOBSTER
+    oid = np.asarray(order_id)[src].astype(np.uint64)
+    oid[is4 & (within == 0)] = 0  # the aggressor's id is not in LOBSTER
     last = np.ones(len(src), dtype=bool)
     last[is4 & (within != 2)] = False
-    ts = ny_seconds_to_utc_ns(date, raw["time_ns"][src])
-    events = EventTable(
-        ts_recv=ts,
-        ts_event=ts,
-        action=action,
-        side=side,
-        price=price[src] * LOBSTER_PRICE_TO_NANO,
-        size=size[src].astype(np.uint32),
-        order_id=order_id,
-        instrument_id=np.full(len(src), iid, dtype=np.uint32),
-        flags=np.where(last, F_LAST, 0).astype(np.uint8),
-        sequence=(src + 1).astype(np.uint32),
-        participant=np.zeros(len(src), dtype=np.uint8),
-        symbols={iid: symbol},
-    )
-    events, more = validate(path, events, on_invalid, rows=rows_1[src])
-    for k, v in more.items():
-        skipped[k] = skipped.get(k, 0) + v
-    used = n - sum(skipped.values())
-
-    # -- unknown order ids (informational) --------------------------------------------------------
-    info = {"unknown_order_id": _count_unknown(typ, raw["order_id"], keep)}
-    report = ReadReport(
-        path=os.fspath(path), format="lobster", records=n, used=used, skipped=skipped, events=len(events), info=info
-    )
-    report.check()
-    book = None
-    if orderbook:
-        book_path = _sibling_orderbook(path) if orderbook is True else Path(orderbook)
-        book = read_lobster_orderbook(book_path)
-        if len(book) != n:
-            raise DataError(book_path, f"orderbook has {len(book)} rows but the message file {os.fspath(path)} has {n}")
-    return ReadResult(events, report, orderbook=book)
+    cols = {
+        "action": action,
+        "side": side,
+        "price": np.asarray(price, dtype=np.int64)[src] * LOBSTER_PRICE_TO_NANO,
+        "size": np.asarray(size)[src].astype(np.uint32),
+        "order_id": oid,
+        "flags": np.where(last, F_LAST, 0).astype(np.uint8),
+    }
+    return cols, src
 
 
 def _count_unknown(typ: np.ndarray, oid: np.ndarray, keep: np.ndarray) -> int:
@@ -391,32 +412,118 @@ def read_lobster_orderbook(path: str | os.PathLike) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------
 # writer
 # ----------------------------------------------------------------------------------------------
-def events_to_lobster_messages(events: EventTable, date: str | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+def events_to_lobster_messages(
+    events: EventTable, date: str | None = None, initial: EventTable | Simulator | None = None
+) -> tuple[np.ndarray, np.ndarray, str]:
     """Turn events (one instrument, one New York date) into LOBSTER message rows.
 
-    Rules (the inverse of the reader's mapping, and sensible for CME-style data and simulator logs):
+    LOBSTER shows one execution of a visible resting order as ONE type-4 row that takes the executed
+    size off the order at once. Databento reports it as ``T`` (aggressor) + ``F`` (the resting
+    order's fill) and then a ``C``/``M`` on the resting order that reflects the fill — on CME often
+    in a later packet, with another ``sequence``. The writer therefore tracks, per ORDER ID, the
+    visible size its rows have left and the fills written but not yet reflected by the venue, and
+    matches the venue's bookkeeping to those fills by order id (``_kernels.take_pending_fills``,
+    the rule the feature pass uses), never by sequence. Rules:
 
-    * ``A`` → type 1. Order sizes are tracked from adds and every reduction.
-    * ``C`` → type 3 when it removes the order's whole tracked remaining size, type 2 when it
-      removes less. For an order whose add is not in ``events`` (size unknown), it is type 2 when
-      the order id appears again later in ``events`` (a deleted order cannot come back) and type 3
-      otherwise — exact for self-contained data, a documented guess for LOBSTER level-1 files.
-    * An execution group — consecutive rows sharing ``(instrument_id, sequence)`` that contain an
-      ``F`` — gives one type-4 row per ``F`` (resting order id, size, price, direction = the F's
-      side). ``C``/``M`` rows of that group on an F's order are the execution's book bookkeeping
-      and write nothing (the type-4 row already reduces the order); ``T`` rows of it write nothing.
-    * A ``T`` outside such a group → type 5 (hidden execution; direction = opposite of the
-      aggressor side) or, with side ``N``, type 6 (cross, order id kept).
-    * ``M`` (modify) → type 2 when it only lowers the size at the same price (priority kept), else
-      type 3 of the old order + type 1 with the new price/size (priority lost, as on the venue).
-      An ``M`` of an unknown order → type 1.
-    * ``R`` (clear), ``N`` and stray ``F`` rows write nothing (LOBSTER has no such message).
+    * ``A`` → type 1.
+    * ``F`` → type 4 (the resting order's id, the executed size, the execution price, direction =
+      the resting order's side: the ``F``'s, or the order's own for CME's auction fills, which carry
+      side ``N``). The size is counted as pending on the order. An iceberg fill larger than the
+      displayed size is split: type 4 for the displayed part, type 5 (hidden execution, order id 0)
+      for the rest. A fill of an order never shown and without a side (CME auction) writes nothing.
+    * ``C`` → the part covered by the order's pending fills is bookkeeping and writes nothing; only
+      the excess is a cancel: type 3 when it removes what is left of the order, type 2 otherwise.
+      For an order whose add is not in ``events`` (size unknown) it is type 2 when the order id
+      appears again later in ``events`` (a deleted order cannot come back) and type 3 otherwise —
+      exact for self-contained data, a documented guess for LOBSTER level-1 files. A ``C`` without
+      order id in the packet (``sequence``, ``ts_recv``) of the last execution is bookkeeping.
+    * ``M`` states the order's whole new price and size, every fill so far included (this is also
+      how an iceberg's refill shows); it settles the pending fills and moves the order from what the
+      rows left to the new state: same price and smaller → type 2 of the difference (priority kept;
+      a pure fill bookkeeping M is equal and writes nothing); price or side change, or a larger size
+      — LOBSTER has no such message — → type 3 of the remaining size (if any) + type 1 of the new
+      one (priority lost, as on the venue). An ``M`` of an unknown order → type 1.
+    * A ``T`` whose execution run (``T``/``F`` records with equal ``sequence`` and ``ts_recv``) has
+      an ``F`` writes nothing (the fills are the rows); otherwise → type 5 (hidden execution;
+      direction = opposite of the aggressor side) or, with side ``N``, type 6 (cross, order id kept).
+    * ``R`` (clear), ``N``, and records of size 0 write nothing (LOBSTER has no such message).
+
+    Every row has a positive size.
+
+    Args:
+        events: one instrument's events in feed order.
+        date: New York date the times are counted from (default: the first event's).
+        initial: what precedes ``events``: an EventTable (the earlier events of the same
+            instrument — exact: orders, sizes and pending fills carry over, so an ``M``/``C`` of an
+            earlier order or the bookkeeping of an earlier fill is written correctly), or a
+            ``Simulator`` (its book: its identified orders are known, their fills assumed
+            settled). Rows are written for ``events`` only.
 
     Returns:
         (rows int64 [m, 6] with ``time_ns`` in the first column — ns after NY midnight —,
-        event_index int64 [m]: the index of the last event each row accounts for (where the
-        orderbook row is read), date)
+        event_index int64 [m]: the event each row comes from, date)
     """
+    rows, at, date, _ = _messages(events, date, initial)
+    return rows, at, date
+
+
+def lobster_messages_and_book(
+    events: EventTable,
+    levels: int = 10,
+    date: str | None = None,
+    initial: EventTable | Simulator | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """Message rows (``events_to_lobster_messages``) and the N-level orderbook after each of them.
+
+    The book is the replay of the rows themselves (each row expanded as ``read_lobster`` expands
+    it; ``R`` records clear the book in place) through ``modeling_tradefm.simulator.Simulator``,
+    so message and orderbook files agree row by row — a type-4 row already takes the execution off
+    the book, as in LOBSTER's files. It starts from ``initial``: the replayed rows of an EventTable
+    prefix, a copy of a ``Simulator``, or an empty book.
+
+    Returns:
+        (rows int64 [m, 6], event_index int64 [m], book int64 [m, 4·levels] in LOBSTER units, date)
+    """
+    from ..simulator import Simulator
+
+    rows, at, date, (all_rows, all_at, combined, n_pre) = _messages(events, date, initial)
+    cols, src = _expand_rows(all_rows[:, 1], all_rows[:, 2], all_rows[:, 3], all_rows[:, 4], all_rows[:, 5])
+    pos = all_at[src]  # the input record each replayed event comes from
+    clear = np.flatnonzero(combined.action == ACTION_CLEAR)
+    if len(clear):  # R records have no message but clear the book: replay them in place
+        order = np.argsort(np.concatenate([pos, clear]), kind="stable")
+        extra = {"action": ACTION_CLEAR, "side": SIDE_NONE, "price": 0, "size": 0, "order_id": 0, "flags": F_LAST}
+        cols = {
+            k: np.concatenate([v, np.full(len(clear), extra[k], dtype=v.dtype)])[order] for k, v in cols.items()
+        }
+        src = np.concatenate([src, np.full(len(clear), -1)])[order]
+        pos = np.concatenate([pos, clear])[order]
+    iid = int(combined.instrument_id[0]) if len(combined) else 0
+    ts = combined.ts_recv[pos]
+    replay = EventTable(
+        ts_recv=ts,
+        ts_event=ts,
+        instrument_id=np.full(len(src), iid, dtype=np.uint32),
+        sequence=(src + 1).astype(np.uint32),  # one sequence per message (0 for R)
+        participant=np.zeros(len(src), dtype=np.uint8),
+        symbols=dict(combined.symbols),
+        **cols,
+    )
+    sim = initial.copy() if isinstance(initial, Simulator) else Simulator()
+    sim.keep_log = False
+    cut = int(np.searchsorted(pos, n_pre))  # events replaying the prefix: no orderbook rows
+    if cut:
+        sim.apply(replay[:cut])
+    recorded, _ = sim.apply_recording(replay[cut:], levels)
+    post = src[cut:]
+    last = np.append(post[1:] != post[:-1], True) & (post >= 0)  # each message's last event
+    return rows, at, recorded[last], date
+
+
+def _messages(events: EventTable, date: str | None, initial):
+    """Rows of ``events`` (after ``initial``) and what the book replay needs."""
+    from ..simulator import Simulator
+
     n = len(events)
     if n and len(np.unique(events.instrument_id)) > 1:
         raise ValueError("write_lobster takes one instrument at a time (split by instrument_id first)")
@@ -425,96 +532,46 @@ def events_to_lobster_messages(events: EventTable, date: str | None = None) -> t
             raise ValueError("date is required for an empty event table")
         first = datetime.fromtimestamp(int(events.ts_recv[0]) / NS_PER_SECOND, tz=NEW_YORK)
         date = first.date().isoformat()
-    t_ns = utc_ns_to_ny_seconds_ns(date, events.ts_recv)
-    act = events.action.tolist()
-    sid = events.side.tolist()
-    px = (events.price // LOBSTER_PRICE_TO_NANO).tolist()
-    sz = events.size.tolist()
-    oid = events.order_id.tolist()
-    seq = events.sequence.tolist()
-    tns = t_ns.tolist()
-    last_seen: dict[int, int] = {}  # last event index of each order id (unknown-order guess)
-    for k, o in enumerate(oid):
-        last_seen[o] = k
-    remaining: dict[int, int] = {}  # tracked resting size of known orders
-    price_of: dict[int, int] = {}  # tracked LOBSTER price of known orders
-    rows: list[tuple[int, int, int, int, int, int]] = []
-    at: list[int] = []
-
-    def emit(k: int, typ: int, o: int, size: int, price: int, direction: int) -> int:
-        rows.append((tns[k], typ, o, size, price, direction))
-        at.append(k)
-        return len(rows) - 1
-
-    def dirn(side_code: int) -> int:
-        return 1 if side_code == SIDE_BID else -1
-
-
-    def _plain(k: int) -> None:
-        a, o = act[k], oid[k]
-        if a == ACTION_ADD:
-            emit(k, 1, o, sz[k], px[k], dirn(sid[k]))
-            remaining[o] = sz[k]
-            price_of[o] = px[k]
-        elif a == ACTION_CANCEL:
-            if o in remaining:
-                typ = 3 if sz[k] >= remaining[o] else 2
-                remaining[o] -= sz[k]
-                if typ == 3:
-                    del remaining[o]
-            else:
-                typ = 2 if last_seen.get(o, k) > k else 3
-            emit(k, typ, o, sz[k], px[k], dirn(sid[k]))
-        elif a == ACTION_MODIFY:
-            old = remaining.get(o)
-            if old is not None and sz[k] < old and price_of.get(o) == px[k]:
-                emit(k, 2, o, old - sz[k], px[k], dirn(sid[k]))
-            else:
-                if old is not None:
-                    emit(k, 3, o, old, price_of.get(o, px[k]), dirn(sid[k]))
-                emit(k, 1, o, sz[k], px[k], dirn(sid[k]))
-            remaining[o] = sz[k]
-            price_of[o] = px[k]
-        elif a == ACTION_TRADE:
-            if sid[k] == SIDE_NONE:
-                emit(k, 6, o, sz[k], px[k], -1)
-            else:
-                emit(k, 5, 0, sz[k], px[k], -dirn(sid[k]))
-        # R, N and stray F rows have no LOBSTER message
-
-    i = 0
-    while i < n:
-        # an execution group: contiguous rows of one non-zero sequence made of T/F/C/M, with an F
-        j = i
-        while j < n and seq[j] == seq[i] and seq[i] != 0 and act[j] in _GROUP_ACTIONS:
-            j += 1
-        fill_row: dict[int, int] = {}
-        if j > i and any(act[k] == ACTION_FILL for k in range(i, j)):
-            for k in range(i, j):
-                a, o = act[k], oid[k]
-                if a == ACTION_FILL:
-                    fill_row[o] = emit(k, 4, o, sz[k], px[k], dirn(sid[k]))
-                    if o in remaining:
-                        remaining[o] -= sz[k]
-                elif a in (ACTION_CANCEL, ACTION_MODIFY) and o in fill_row:
-                    at[fill_row[o]] = k  # the book after the execution's bookkeeping
-                    if a == ACTION_MODIFY:
-                        remaining[o] = sz[k]
-                    elif o in remaining and remaining[o] <= 0:
-                        del remaining[o]
-                elif a != ACTION_TRADE:
-                    _plain(k)
-            i = j
-            continue
-        _plain(i)
-        i += 1
-
-    if not rows:
-        return np.zeros((0, 6), dtype=np.int64), np.zeros(0, dtype=np.int64), date
-    return np.asarray(rows, dtype=np.int64), np.asarray(at, dtype=np.int64), date
+    seeds = [np.zeros(0, dtype=np.int64)] * 4
+    combined, n_pre = events, 0
+    if isinstance(initial, EventTable):
+        if len(initial) and n and not np.all(initial.instrument_id == events.instrument_id[0]):
+            raise ValueError("initial must hold the same instrument as events")
+        combined, n_pre = EventTable.concat([initial, events]), len(initial)
+    elif isinstance(initial, Simulator):
+        seeds = _resting_orders(initial)
+    elif initial is not None:
+        raise TypeError(f"initial must be an EventTable, a Simulator or None, got {type(initial).__name__}")
+    oid = combined.order_id
+    order = np.argsort(oid, kind="stable")
+    later = np.zeros(len(combined), dtype=bool)
+    later[order[:-1][oid[order[1:]] == oid[order[:-1]]]] = True
+    out, at_all = _kernels.lobster_messages(
+        combined.ts_recv, combined.action, combined.side, combined.price, combined.size, oid.view(np.int64),
+        combined.sequence, later, *seeds,
+    )
+    rows_all = np.empty((len(out), 6), dtype=np.int64)
+    rows_all[:, 0] = utc_ns_to_ny_seconds_ns(date, combined.ts_recv[at_all])
+    rows_all[:, 1:] = out
+    rows_all[:, 4] //= LOBSTER_PRICE_TO_NANO
+    first = int(np.searchsorted(at_all, n_pre))  # the prefix's rows only build the book
+    return rows_all[first:], at_all[first:] - n_pre, date, (rows_all, at_all, combined, n_pre)
 
 
-_GROUP_ACTIONS = (ACTION_TRADE, ACTION_FILL, ACTION_CANCEL, ACTION_MODIFY)
+def _resting_orders(sim) -> list[np.ndarray]:
+    """Identified orders of a Simulator's book: (id bits, side +1/−1, price 1e-9, size) arrays."""
+    ids, sides, prices, sizes = [], [], [], []
+    bids, asks = sim.depth(levels=1 << 62)
+    for k, (direction, levels) in enumerate(((1, bids), (-1, asks))):
+        for price in levels[:, 0]:
+            _, q = sim.level_queue(k, int(price))
+            ids.append(q[:, 0])
+            sizes.append(q[:, 1])
+            sides.append(np.full(len(q), direction, dtype=np.int64))
+            prices.append(np.full(len(q), price, dtype=np.int64))
+    if not ids:
+        return [np.zeros(0, dtype=np.int64)] * 4
+    return [np.concatenate(x).astype(np.int64) for x in (ids, sides, prices, sizes)]
 
 
 def format_lobster_time(time_ns: np.ndarray) -> pa.Array:
@@ -532,23 +589,30 @@ def write_lobster(
     orderbook_path: str | os.PathLike | None = None,
     levels: int = 10,
     date: str | None = None,
+    initial: EventTable | Simulator | None = None,
 ) -> dict:
     """Write LOBSTER message rows (and optionally the N-level orderbook) for one instrument.
 
     Args:
         events: one instrument's events of one New York date (see ``events_to_lobster_messages``).
         message_path: output ``.csv`` or ``.csv.zst``.
-        orderbook_path: output for the orderbook (row i = book after message i, built by
-            ``modeling_tradefm.simulator.lobster_orderbook``), or None.
+        orderbook_path: output for the orderbook (row i = the book after message i: the replay of
+            the messages, see ``lobster_messages_and_book``), or None.
         levels: orderbook depth.
         date: New York date of the events (default: the first event's).
+        initial: what precedes ``events`` (a slice of a day): the earlier events of the instrument
+            (EventTable; exact) or a ``Simulator`` book. The orderbook then starts from that book
+            and the messages of earlier orders are written correctly; default: an empty book.
 
     Returns:
         ``{"messages": rows written, "events": events read, "date": date}``.
     """
     import pyarrow.compute  # noqa: F401  (pa.compute used in format_lobster_time)
 
-    rows, at, date = events_to_lobster_messages(events, date)
+    if orderbook_path is None:
+        rows, _, date = events_to_lobster_messages(events, date, initial)
+    else:
+        rows, _, book, date = lobster_messages_and_book(events, levels, date, initial)
     table = pa.table(
         {
             "time": format_lobster_time(rows[:, 0]) if len(rows) else pa.array([], pa.string()),
@@ -561,14 +625,6 @@ def write_lobster(
     )
     _write_csv(table, message_path)
     if orderbook_path is not None:
-        try:
-            from ..simulator import lobster_orderbook
-        except ImportError as exc:
-            raise NotImplementedError(
-                f"LOBSTER orderbook output needs modeling_tradefm.simulator.lobster_orderbook ({exc})"
-            ) from None
-        book = np.asarray(lobster_orderbook(events, levels=levels), dtype=np.int64)
-        book = book[at] if len(at) else book[:0]
         _write_csv(pa.table({f"c{j}": pa.array(book[:, j]) for j in range(book.shape[1])}), orderbook_path)
     return {"messages": int(len(rows)), "events": int(len(events)), "date": date}
 
@@ -585,6 +641,7 @@ def _write_csv(table: pa.Table, path) -> None:
 __all__ = [
     "LOBSTER_PRICE_TO_NANO",
     "events_to_lobster_messages",
+    "lobster_messages_and_book",
     "ny_seconds_to_utc_ns",
     "parse_lobster_name",
     "read_lobster",
