@@ -59,3 +59,22 @@ def test_convert_to_lobster(tmp_path, capsys):
     back = read_file(files[0])
     orig = read_file(src)
     assert back.events.equals(orig.events)  # same symbol → same instrument id; rows identical
+
+
+def test_convert_cme_day_to_lobster_continues_the_previous_date(tmp_path, capsys):
+    """The ES file spans two New York dates (the snapshot at 19:00 on the 24th, trading on the 25th):
+    the second file starts from the snapshot's book and knows its orders, so it holds exactly the
+    rows (and books) of the whole session written at once."""
+    from modeling_tradefm.io.lobster import lobster_messages_and_book
+
+    src = real_path(ES)
+    assert main(["convert", str(src), "--to", "lobster", "-o", str(tmp_path / "lob")]) == 0
+    msgs = sorted((tmp_path / "lob").glob("*_message_10.csv"))
+    assert [m.name.split("_")[1] for m in msgs] == ["2023-12-24", "2023-12-25"]
+    rows, _, book, _ = lobster_messages_and_book(read_file(src).events, 10, "2023-12-25")
+    keep = rows[:, 0] >= 0  # the rows of the 25th
+    written = np.loadtxt(msgs[1], delimiter=",", dtype=np.float64, ndmin=2)
+    assert len(written) == keep.sum() > 50_000
+    assert (written[:, 1:].astype(np.int64) == rows[keep][:, 1:]).all()
+    books = np.loadtxt(str(msgs[1]).replace("_message_", "_orderbook_"), delimiter=",", dtype=np.int64)
+    assert (books == book[keep]).all() and (books[0, [1, 3]] > 0).all()  # starts from the snapshot's book

@@ -6,8 +6,11 @@
 * ``--to lobster``: OUT is a directory; one LOBSTER message file per ``(instrument, New York date)``
   named ``{SYMBOL}_{DATE}_{start_ms}_{end_ms}_message_{LEVELS}.csv`` (start/end = first/last
   message in ms after midnight), plus the matching ``_orderbook_{LEVELS}.csv`` unless
-  ``--no-orderbook``. The orderbook is the simulator's replay of the events (a file that starts
-  mid-day without a snapshot gives the book of the orders seen, not the venue's full book).
+  ``--no-orderbook``. The orderbook is the simulator's replay of the messages (a file that starts
+  mid-day without a snapshot gives the book of the orders seen, not the venue's full book). The
+  files of one instrument continue each other: the book at the end of a date (e.g. a CME snapshot
+  stamped the evening before) is where the next date's file starts, and its orders are known to
+  that file's messages.
 """
 
 from __future__ import annotations
@@ -44,7 +47,10 @@ def run(args) -> int:
     )
     hour_keys = np.unique(secs // 3600)
     date_of = ny_dates[np.searchsorted(hour_keys, secs // 3600)]
+    from ..simulator import Simulator
+
     for iid in np.unique(events.instrument_id):
+        book_before = None  # this instrument's book at the end of the previous date
         for date in np.unique(date_of[events.instrument_id == iid]):
             part = events[(events.instrument_id == iid) & (date_of == date)]
             sym = part.symbol_of(int(iid)).replace(" ", "-").replace("/", "-")
@@ -52,7 +58,10 @@ def run(args) -> int:
             stem = f"{sym}_{date}_{int(t[0])}_{int(t[1])}"
             msg = out / f"{stem}_message_{args.levels}.csv"
             book = None if args.no_orderbook else out / f"{stem}_orderbook_{args.levels}.csv"
-            info = write_lobster(part, msg, book, levels=args.levels, date=str(date))
+            info = write_lobster(part, msg, book, levels=args.levels, date=str(date), initial=book_before)
+            if book_before is None:
+                book_before = Simulator(keep_log=False)
+            book_before.apply(part)
             print(f"wrote {info['messages']:,} messages to {msg}" + (f" and {book.name}" if book else ""))
     return 0
 

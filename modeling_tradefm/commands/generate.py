@@ -230,10 +230,7 @@ def _write(res, out: Path, rid: int, args, session, prefix) -> list[str]:
         path = out / f"rollout_{rid:03d}.mbo.csv.zst"
         write_mbo_csv(res.events, path)
         return [path.name]
-    import numpy as np
-
-    from ..io.lobster import events_to_lobster_messages, write_lobster
-    from ..simulator import Simulator, lobster_orderbook
+    from ..io.lobster import write_lobster
 
     folder = out / f"rollout_{rid:03d}"
     folder.mkdir(exist_ok=True)
@@ -244,13 +241,9 @@ def _write(res, out: Path, rid: int, args, session, prefix) -> list[str]:
     stem = f"{sym}_{date}_{t0}_{max(t1, t0)}"
     msg = folder / f"{stem}_message_{args.levels}.csv"
     book_path = folder / f"{stem}_orderbook_{args.levels}.csv"
-    write_lobster(res.events, msg, None, levels=args.levels, date=date)
-    # the orderbook starts from the simulated book at the rollout start (the prefix replay), not
-    # from an empty book: row i = the book after message i
-    _, at, _ = events_to_lobster_messages(res.events, date)
-    book = lobster_orderbook(res.events, levels=args.levels, initial=Simulator.from_events(prefix))
-    rows = np.asarray(book, dtype=np.int64)[at] if len(at) else np.zeros((0, 4 * args.levels), np.int64)
-    np.savetxt(book_path, rows, fmt="%d", delimiter=",")
+    # written after the prefix: its orders are known to the messages, and the orderbook starts from
+    # the book at the rollout start (the prefix replay), not from an empty book
+    write_lobster(res.events, msg, book_path, levels=args.levels, date=date, initial=prefix)
     return [str(msg.relative_to(out)), str(book_path.relative_to(out))]
 
 
