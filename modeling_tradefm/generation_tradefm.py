@@ -684,8 +684,10 @@ class TradeFMProposer(OrderProposer):
             calibration config when it records one, else ``FeatureConfig()``).
         tick_size: price grid of generated orders (1e-9 units); default the simulator's, else the
             GCD of the prefix's add prices.
-        tier: pin the liquidity tier of the context (default: the tier the features give the
-            prefix; with no ADV history that is the features' ``adv_fallback`` rule).
+        tier: pin the liquidity tier of every context row, prefix included (default: the tier the
+            features give the prefix; with no ADV history that is the features' ``adv_fallback``
+            rule, which on a prefix shorter than a day sees a fraction of the daily volume and so
+            tends to a lower tier than training gave the instrument's full sessions).
         device: where the model runs (default: the model's device).
     """
 
@@ -782,8 +784,14 @@ class TradeFMProposer(OrderProposer):
         enc = self.tokenizer.encode(sess)
         ids = np.asarray(enc["input_ids"], dtype=np.int64)
         ctx = np.asarray(enc["context_ids"], dtype=np.int64)
-        # the session's tier (fixed within a session) unless the caller pins it
-        self.tier = int(ctx[-1, 0]) if self.tier_override is None else int(self.tier_override)
+        # the session's tier (fixed within a session) unless the caller pins it; a pinned tier
+        # replaces the prefix's too, as a session never changes tier
+        if self.tier_override is None:
+            self.tier = int(ctx[-1, 0])
+        else:
+            self.tier = int(self.tier_override)
+            ctx = ctx.copy()
+            ctx[:, 0] = self.tier
         # p_open: the session open Δp is measured against; features give it in currency units,
         # books work in 1e-9 units
         p_open = getattr(sess, "p_open", None)

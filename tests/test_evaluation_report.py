@@ -76,6 +76,7 @@ def es_generated(tmp_path_factory):
     for k in range(2):
         write_mbo_csv(rest[k * 6000:(k + 1) * 6000], folder / f"rollout_{k:03d}.mbo.csv.zst")
     meta = {"data": [str(path)], "start": "23:30:00", "tz": "UTC", "prefix_events": len(prefix),
+            "start_ts_ns": int(rest.ts_recv[0]),
             "session": {"instrument_id": int(session.instrument_id), "symbol": session.symbol, "date": session.date}}
     (folder / "meta.json").write_text(json.dumps(meta))
     # a folder without meta.json: no prefix → EW-VWAP mid, no spreads
@@ -125,6 +126,34 @@ def test_evaluate_cli_writes_metrics_report_and_plots(es_generated, tmp_path):
     assert html.count("data:image/png;base64,") == 6
     for png in ("returns.png", "qq.png", "acf.png", "kurtosis.png", "spread.png", "flow.png"):
         assert (out / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_evaluate_after_prefix_compares_with_the_continuation_only(es_generated, tmp_path, capsys):
+    from modeling_tradefm.cli import main
+
+    path, folder, _, prefix = es_generated
+    counts = {}
+    for flag in ([], ["--after-prefix"]):
+        out = tmp_path / ("after" if flag else "whole")
+        rc = main(["evaluate", "--real", str(path), "--generated", f"TradeFM={folder}", "-o", str(out),
+                   "--n-boot", "5", "--max-lag", "5", *flag])
+        assert rc == 0
+        m = json.loads((out / "metrics.json").read_text())
+        counts[bool(flag)] = m["stylized_facts"]["real"]["info"]["samples"]["order_size"]
+    # the whole session vs only what followed the prefix
+    assert 0 < counts[True] < counts[False]
+    # rollouts of different prefixes cannot share one continuation: a clear error, exit 2
+    other = tmp_path / "other"
+    other.mkdir()
+    for f in folder.iterdir():
+        (other / f.name).write_bytes(f.read_bytes())
+    meta = json.loads((other / "meta.json").read_text())
+    meta["start_ts_ns"] += 1
+    (other / "meta.json").write_text(json.dumps(meta))
+    capsys.readouterr()
+    rc = main(["evaluate", "--real", str(path), "--generated", f"A={folder}", "--generated", f"B={other}",
+               "-o", str(tmp_path / "bad"), "--n-boot", "5", "--after-prefix"])
+    assert rc == 2 and "different prefixes" in capsys.readouterr().err
 
 
 def test_evaluate_cli_bad_generated_folder(tmp_path, capsys):

@@ -584,3 +584,14 @@ def test_orders_priced_at_or_below_zero_are_void_not_market_sells(prefix):
     proposer._decode = at_zero
     (res,) = rollout(proposer, prefix, 6, seed=0)
     assert res.void_counts == {"bad_price": 6} and len(res.events) == 0
+
+
+def test_pinned_tier_applies_to_the_prefix_context_too(prefix):
+    # the ES prefix's own tier (session-volume fallback on 2 h of a holiday) is 0; a session never
+    # changes tier, so a pinned tier must reach the prefix's context rows as well
+    (res,) = rollout(tiny_proposer(), prefix, 3, num_rollouts=1, seed=0)
+    assert (res.contexts[:, 0] == 0).all()
+    proposer = tiny_proposer(tier=2)
+    (res,) = rollout(proposer, prefix, 3, num_rollouts=1, seed=0)
+    assert (res.contexts[:, 0] == 2).all()
+    assert (proposer._win_ctx[..., 0] == 2).all()
