@@ -49,7 +49,8 @@ def test_defaults_are_the_paper_like_run():
     assert t.output_dir == "checkpoints"
 
 
-@pytest.mark.parametrize("name", ["demo_cpu.yaml", "paper_500m.yaml", "paper_500m.json"])
+@pytest.mark.parametrize("name", ["demo_cpu.yaml", "demo_cpu_long.yaml", "demo_gpu.yaml", "paper_500m.yaml",
+                                  "paper_500m.json"])
 def test_config_files_parse_and_flags_override_them(name):
     path = str(REPO_ROOT / "configs" / "train" / name)
     # bf16 / tf32 need a GPU: switch them off so the paper configs also parse on a CPU runner
@@ -59,6 +60,8 @@ def test_config_files_parse_and_flags_override_them(name):
         assert m.model_size == "500M" and d.context_length == 1024
         assert (t.num_train_epochs, t.per_device_train_batch_size, t.gradient_accumulation_steps) == (4, 24, 56)
         assert t.adam_beta2 == 0.95 and t.lr_scheduler_type.value == "linear"
+    elif name == "demo_gpu.yaml":
+        assert not t.use_cpu and t.max_steps > 0 and m.config_overrides
     else:
         assert m.model_size == "tiny" and t.use_cpu and t.max_steps > 0
 

@@ -1,0 +1,35 @@
+# Copyright 2026 The TradeFM contributors. Licensed under the Apache License, Version 2.0.
+"""``tradefm demo [-o DIR] [--profile quick|long|gpu | --config FILE]``: the whole pipeline on the
+embedded real samples — ingest, pre-train, adapt, fit baselines, roll out, evaluate, report.
+
+Profiles live in ``configs/demo/``: ``quick`` (default; about 10 minutes on 2 CPU cores),
+``long`` (about an hour on CPU) and ``gpu``. See ``modeling_tradefm/demo.py`` for the protocol.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("demo", help="run the whole pipeline on the embedded real samples",
+                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("-o", "--output", default="demo_out", help="output folder (default demo_out)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--profile", default="quick", help="configs/demo/<profile>.yaml (default quick)")
+    g.add_argument("--config", default=None, help="a demo YAML file instead of a profile")
+    p.add_argument("--rollouts", type=int, default=None, help="override: rollouts per generator")
+    p.add_argument("--events", type=int, default=None, help="override: events per rollout")
+    p.add_argument("--seed", type=int, default=None, help="override: rollout seed")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..demo import DemoConfig, run_demo
+
+    cfg = DemoConfig.load(args.config or args.profile, rollouts=args.rollouts, events=args.events, seed=args.seed)
+    run_demo(cfg, args.output)
+    return 0
+
+
+__all__ = ["add_parser", "run"]

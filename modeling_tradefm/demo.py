@@ -1,0 +1,380 @@
+# Copyright 2026 The TradeFM contributors. Licensed under the Apache License, Version 2.0.
+"""``tradefm demo``: the whole pipeline on the embedded real samples, in minutes on a CPU.
+
+Protocol (every choice below is a field of :class:`DemoConfig`, set by ``configs/demo/*.yaml``):
+
+1. **Ingest** the samples of ``data/samples/`` (Databento MBO CSV of CME ES, LOBSTER AMZN and AAPL)
+   and print each file's record accounting.
+2. **Pre-train** a TradeFM model on the ES and AMZN sessions with ``run_clm_tradefm.py`` (the
+   tokenizer is calibrated on them and frozen). The AAPL session is never in pre-training.
+3. **Held-out prefix**: the AAPL session (NASDAQ, 2012-06-21 09:30–10:30 New York) up to
+   ``start`` (09:45) is the real prefix every generator starts from; what followed it is the real
+   flow the rollouts are compared with (``tradefm evaluate --after-prefix``).
+4. **Baselines** (Compound Hawkes, zero-intelligence) are fitted on that prefix: a classical
+   model has no way to transfer across instruments, so it gets the instrument's own recent flow —
+   the same information TradeFM sees as its conditioning context.
+5. **TradeFM, two ways**: *zero-shot* (the pre-trained model, AAPL only in its context) and
+   *prefix-adapted* (the pre-trained model fine-tuned for ``adapt_steps`` on the prefix — the
+   data the baselines were fitted on, nothing after the rollout start). Liquidity tier of the
+   held-out session: ``tier`` (default 1 = the middle tier, the features' ``adv_fallback="middle"``
+   rule for an instrument without ADV history; the session-volume rule would read the prefix's
+   15 minutes as a whole day and pick a lower tier).
+6. **Rollouts** of all four generators from the same prefix, in the same simulator, with the same
+   seeds; **evaluation** (K-S and normalised W1 with bootstrap intervals, real-vs-real noise
+   floor, stylized facts, plots) into ``report/``.
+
+Every step runs the same code as the public command line; ``commands.sh`` in the output folder
+lists the equivalent commands. The demo uses a GPU when torch sees one (training and rollouts).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import shlex
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import DataError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PROFILES_DIR = REPO_ROOT / "configs" / "demo"
+SOURCES = ("TradeFM", "TradeFM-adapted", "Hawkes", "ZI")
+
+
+@dataclass
+class DemoConfig:
+    """One demo run. Relative paths are relative to the repository root.
+
+    Attributes:
+        train_files: pre-training data (never the held-out session).
+        heldout_file: the held-out session's file; its prefix conditions every generator.
+        start, tz: rollout start as wall-clock time in ``tz`` (the prefix ends there).
+        train_config: ``run_clm_tradefm.py`` config file for pre-training.
+        train_overrides: extra ``run_clm_tradefm.py`` flags (``{"max_steps": 50}``).
+        adapt_steps: fine-tuning steps on the prefix (0 = no prefix-adapted model).
+        adapt_learning_rate: its learning rate.
+        tier: liquidity tier of the held-out session's context (see the module docstring).
+        rollouts, events: rollouts per generator and events (steps) per rollout.
+        seed: rollout seed (the same for every generator).
+        temperature, top_p, repetition_penalty: TradeFM sampling.
+        hawkes_maxiter: L-BFGS-B iteration cap of the Hawkes fit.
+        n_boot: bootstrap resamples per distance.
+        threads: torch CPU threads while decoding (1 is fastest for small models; 0 = torch's).
+    """
+
+    train_files: list[str] = field(default_factory=lambda: [
+        "data/samples/databento/esh4-glbx-mdp3-20231225.mbo.csv.zst",
+        "data/samples/lobster/AMZN_2012-06-21_34200000_57600000_message_1.csv.zst",
+    ])
+    heldout_file: str = "data/samples/lobster/AAPL_2012-06-21_34200000_37800000_message_50.csv.zst"
+    start: str = "09:45:00"
+    tz: str = "America/New_York"
+    train_config: str = "configs/train/demo_cpu.yaml"
+    train_overrides: dict = field(default_factory=dict)
+    adapt_steps: int = 150
+    adapt_learning_rate: float = 5e-4
+    tier: int | None = 1
+    rollouts: int = 8
+    events: int = 6000
+    seed: int = 0
+    temperature: float = 1.0
+    top_p: float = 1.0
+    repetition_penalty: float = 1.2
+    hawkes_maxiter: int = 5000
+    n_boot: int = 100
+    threads: int = 1
+
+    @classmethod
+    def load(cls, profile_or_path: str, **overrides) -> DemoConfig:
+        """A profile name (``configs/demo/<name>.yaml``) or a YAML file, then keyword overrides."""
+        import yaml
+
+        path = Path(profile_or_path)
+        if not path.suffix:
+            path = PROFILES_DIR / f"{profile_or_path}.yaml"
+        if not path.is_file():
+            known = sorted(p.stem for p in PROFILES_DIR.glob("*.yaml")) if PROFILES_DIR.is_dir() else []
+            raise DataError(path, f"no such demo profile or config file (profiles: {', '.join(known) or 'none'})")
+        values = yaml.safe_load(path.read_text()) or {}
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise DataError(path, f"unknown demo setting(s) {unknown}; known: {sorted(names)}")
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def resolve(self, path: str) -> Path:
+        p = Path(path)
+        return p if p.is_absolute() else REPO_ROOT / p
+
+
+class _Steps:
+    """Numbered steps with wall-clock timings (printed and kept for demo.json)."""
+
+    def __init__(self, total: int):
+        self.total, self.k, self.timings = total, 0, {}
+        self._t0 = time.perf_counter()
+
+    def __call__(self, name: str):
+        self.k += 1
+        print(f"\n[{self.k}/{self.total}] {name}", flush=True)
+        return _Timer(self, name)
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._t0
+
+
+class _Timer:
+    def __init__(self, steps: _Steps, name: str):
+        self.steps, self.name = steps, name
+
+    def __enter__(self):
+        self.t = time.perf_counter()
+
+    def __exit__(self, *exc):
+        seconds = time.perf_counter() - self.t
+        self.steps.timings[self.name] = round(seconds, 1)
+        if exc[0] is None:
+            print(f"    done in {seconds:.0f} s", flush=True)
+
+
+def _cli(argv: list[str], commands: list[str]) -> None:
+    """Run a ``tradefm`` sub-command in-process (the demo runs exactly the public CLI)."""
+    from .cli import main
+
+    commands.append("tradefm " + shlex.join(argv))
+    rc = main(argv)
+    if rc:
+        raise SystemExit(f"error: demo step `tradefm {argv[0]}` failed (exit status {rc})")
+
+
+def _train(argv: list[str], commands: list[str]) -> dict:
+    import run_clm_tradefm
+
+    commands.append("python run_clm_tradefm.py " + shlex.join(argv))
+    return run_clm_tradefm.main(argv)
+
+
+def _ingest(cfg: DemoConfig) -> dict:
+    """Read every sample once and print its accounting (records = used + skipped)."""
+    from .io import read_file
+
+    out = {}
+    for f in [*cfg.train_files, cfg.heldout_file]:
+        path = cfg.resolve(f)
+        rep = read_file(path).report
+        role = "held out" if f == cfg.heldout_file else "train"
+        skipped = sum(rep.skipped.values())
+        print(f"    {role:8s} {path.name}: {rep.records:,} records = {rep.used:,} used + {skipped:,} skipped "
+              f"-> {rep.events:,} events", flush=True)
+        out[path.name] = {"role": role, "records": rep.records, "used": rep.used, "skipped": dict(rep.skipped),
+                          "events": rep.events}
+    return out
+
+
+def _write_prefix(cfg: DemoConfig, out: Path) -> tuple[Path, dict]:
+    """The held-out session's events before the start, as a Databento MBO CSV (what the baselines fit on)."""
+    from .commands.generate import parse_clock, select_prefix
+    from .io import read_events, write_mbo_csv
+
+    path = cfg.resolve(cfg.heldout_file)
+    events = read_events(path, progress=False)
+    session, prefix, start_ns = select_prefix(events, parse_clock(cfg.start), cfg.tz, str(path))
+    target = out / "data" / f"{session.symbol}_{session.date}_prefix_until_{cfg.start.replace(':', '')}.mbo.csv.zst"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_mbo_csv(prefix, target)
+    after = len(session.events) - len(prefix)
+    info = {"symbol": session.symbol, "date": session.date, "prefix_events": len(prefix),
+            "continuation_events": after, "start_ts_ns": int(start_ns), "file": str(target)}
+    print(f"    {session.symbol} {session.date}: {len(prefix):,} events before {cfg.start} {cfg.tz} (prefix), "
+          f"{after:,} after (the real continuation)", flush=True)
+    return target, info
+
+
+def _device_flags(cuda: bool) -> list[str]:
+    return ["--use_cpu", "false"] if cuda else ["--use_cpu", "true"]
+
+
+def run_demo(cfg: DemoConfig, out_dir: str | os.PathLike) -> dict:
+    """Run the demo into ``out_dir``; returns the summary written to ``demo.json``."""
+    import torch
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    cuda = torch.cuda.is_available()
+    device = "cuda" if cuda else "cpu"
+    for f in [*cfg.train_files, cfg.heldout_file, cfg.train_config]:
+        if not cfg.resolve(f).exists():
+            raise DataError(cfg.resolve(f), "not found: the demo runs from a clone of the repository "
+                                            "(pip install -e .), where data/samples and configs/ live")
+    commands: list[str] = []
+    steps = _Steps(7 if cfg.adapt_steps else 6)
+    summary: dict = {"config": dataclasses.asdict(cfg), "device": device, "torch": torch.__version__}
+    print(f"TradeFM demo -> {out.resolve()}  (device: {device}, torch {torch.__version__})")
+
+    with steps("ingest the embedded real samples"):
+        summary["ingest"] = _ingest(cfg)
+        prefix_file, summary["heldout"] = _write_prefix(cfg, out)
+
+    with steps(f"pre-train TradeFM on {len(cfg.train_files)} sessions (held-out session excluded)"):
+        model_dir = out / "model"
+        argv = [str(cfg.resolve(cfg.train_config)), "--data", *[str(cfg.resolve(f)) for f in cfg.train_files],
+                "--output_dir", str(model_dir), "--log_level", "warning", *_device_flags(cuda)]
+        for key, value in cfg.train_overrides.items():
+            argv += [f"--{key}", str(value)]
+        summary["train_metrics"] = _train(argv, commands)
+
+    model_dirs = {"TradeFM": model_dir}
+    if cfg.adapt_steps:
+        with steps(f"adapt TradeFM to the prefix ({cfg.adapt_steps} steps; nothing after the rollout start)"):
+            adapted = out / "model-adapted"
+            argv = [str(cfg.resolve(cfg.train_config)), "--model_name_or_path", str(model_dir),
+                    "--data", str(prefix_file), "--val_mode", "none", "--eval_strategy", "no",
+                    "--max_steps", str(cfg.adapt_steps), "--learning_rate", str(cfg.adapt_learning_rate),
+                    "--feature_config", json.dumps({"adv_fallback": "middle"}),
+                    "--output_dir", str(adapted), "--log_level", "warning", *_device_flags(cuda)]
+            summary["adapt_metrics"] = _train(argv, commands)
+            model_dirs["TradeFM-adapted"] = adapted
+
+    with steps("fit the Compound Hawkes and zero-intelligence baselines on the prefix"):
+        baselines = {"Hawkes": out / "baselines" / "hawkes", "ZI": out / "baselines" / "zi"}
+        _cli(["fit-baseline", "hawkes", "--data", str(prefix_file), "-o", str(baselines["Hawkes"]),
+              "--maxiter", str(cfg.hawkes_maxiter), "--quiet"], commands)
+        _cli(["fit-baseline", "zi", "--data", str(prefix_file), "-o", str(baselines["ZI"]), "--quiet"], commands)
+
+    with steps(f"roll out every generator: {cfg.rollouts} x {cfg.events:,} events from the same prefix"):
+        rollout_dirs = {}
+        for name, path in [*model_dirs.items(), *baselines.items()]:
+            folder = out / "rollouts" / name.lower()
+            argv = ["generate", "--model", str(path), "--data", str(cfg.resolve(cfg.heldout_file)),
+                    "--start", cfg.start, "--tz", cfg.tz, "--events", str(cfg.events),
+                    "--rollouts", str(cfg.rollouts), "--seed", str(cfg.seed), "-o", str(folder)]
+            if name.startswith("TradeFM"):
+                argv += ["--temperature", str(cfg.temperature), "--top-p", str(cfg.top_p),
+                         "--repetition-penalty", str(cfg.repetition_penalty), "--device", device]
+                if cfg.tier is not None:
+                    argv += ["--tier", str(cfg.tier)]
+                if cfg.threads and not cuda:
+                    argv += ["--threads", str(cfg.threads)]
+            t0 = time.perf_counter()
+            _cli(argv, commands)
+            rollout_dirs[name] = folder
+            meta = json.loads((folder / "meta.json").read_text())
+            seconds = [(r["end_ts_ns"] - meta["start_ts_ns"]) / 1e9 for r in meta["results"] if r.get("end_ts_ns")]
+            summary.setdefault("rollouts", {})[name] = {
+                "seconds_wall": round(time.perf_counter() - t0, 1),
+                "simulated_seconds_mean": round(sum(seconds) / max(len(seconds), 1), 1),
+                "events": sum(r["events"] for r in meta["results"]), "void_total": meta["void_total"]}
+
+    with steps("evaluate against the real continuation"):
+        from .commands.evaluate import evaluate_folders
+        from .evaluation.series import EvalConfig
+
+        report_dir = out / "report"
+        argv = ["evaluate", "--real", str(cfg.resolve(cfg.heldout_file)), "--after-prefix",
+                "--n-boot", str(cfg.n_boot), "-o", str(report_dir), "--title", "TradeFM demo: held-out AAPL"]
+        for name, folder in rollout_dirs.items():
+            argv += ["--generated", f"{name}={folder}"]
+        commands.append("tradefm " + shlex.join(argv))
+        paths = evaluate_folders([cfg.resolve(cfg.heldout_file)], list(rollout_dirs.items()), report_dir,
+                                 EvalConfig(n_boot=cfg.n_boot), after_prefix=True,
+                                 title="TradeFM demo: held-out AAPL 2012-06-21 after 09:45")
+        metrics = paths["metrics_dict"]
+
+    summary["timings_s"] = {**steps.timings, "total": round(steps.elapsed, 1)}
+    summary["table"] = summary_table(metrics)
+    summary["quality_target"] = quality_verdict(metrics)
+    summary["report"] = str(report_dir / "report.html")
+    (out / "commands.sh").write_text("#!/usr/bin/env bash\n# The demo's steps as public commands.\nset -e\n"
+                                     + "\n".join(commands) + "\n")
+    (out / "demo.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+    print("\n" + format_table(summary["table"]))
+    for line in summary["quality_target"]["lines"]:
+        print(line)
+    print(f"\nreport: {report_dir / 'report.html'} (also report.md, metrics.json, plots)")
+    print(f"total {steps.elapsed / 60:.1f} min; steps as commands: {out / 'commands.sh'}")
+    return summary
+
+
+# ---- summary -------------------------------------------------------------------------------------
+TABLE_QUANTITIES = (("log_return_10s", "10 s returns"), ("spread", "spread"), ("inter_arrival", "inter-arrival"),
+                    ("order_size", "order size"), ("price_depth", "price depth"))
+
+
+def summary_table(metrics: dict) -> list[dict]:
+    """Rows ``{source, <quantity>: (K-S, W1)}``: the generators, then the real-vs-real noise floor."""
+    rows = []
+    sources = list(metrics["distances"]) + ["noise floor (real vs real)"]
+    for src in sources:
+        d = metrics["noise_floor"] if src.startswith("noise floor") else metrics["distances"][src]
+        row = {"source": src}
+        for q, _ in TABLE_QUANTITIES:
+            row[q] = (_num(d.get(q, {}).get("ks")), _num(d.get(q, {}).get("w1")))
+        rows.append(row)
+    return rows
+
+
+def _num(x):
+    return None if x is None else float(x)
+
+
+def format_table(rows: list[dict]) -> str:
+    """The short table the demo prints: K-S / W1 per quantity, lower is closer to real."""
+    head = ["source"] + [label for _, label in TABLE_QUANTITIES]
+    body = [[r["source"]] + [_pair(r[q]) for q, _ in TABLE_QUANTITIES] for r in rows]
+    widths = [max(len(x) for x in col) for col in zip(head, *body)]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths))  # noqa: E731
+    return "\n".join(["K-S / W1 vs the real continuation (lower = closer)", line(head),
+                      line(["-" * w for w in widths]), *map(line, body)])
+
+
+def _pair(v) -> str:
+    ks, w1 = v
+    f = lambda x: "n/a" if x is None else f"{x:.3f}"  # noqa: E731
+    return f"{f(ks)} / {f(w1)}"
+
+
+def quality_verdict(metrics: dict) -> dict:
+    """The issue's target: TradeFM's K-S and W1 on 10 s returns below both baselines', spreads closer than Hawkes."""
+    d = metrics["distances"]
+    lines, met = [], {}
+    for tfm in [s for s in d if s.startswith("TradeFM")]:
+        r = d[tfm]["log_return_10s"]
+        checks = []
+        for base in ("Hawkes", "ZI"):
+            if base in d:
+                b = d[base]["log_return_10s"]
+                checks.append(_below(r["ks"], b["ks"]) and _below(r["w1"], b["w1"]))
+        if "Hawkes" in d:
+            s, h = d[tfm]["spread"], d["Hawkes"]["spread"]
+            checks.append(_below(s["ks"], h["ks"]) and _below(s["w1"], h["w1"]))
+        met[tfm] = all(checks) if checks else None
+        gap = {base: _gap(r["ks"], d[base]["log_return_10s"]["ks"]) for base in ("Hawkes", "ZI") if base in d}
+        lines.append(f"quality target ({tfm}): {'MET' if met[tfm] else 'NOT MET'} — 10 s return K-S "
+                     f"{_fmt(r['ks'])} vs " + ", ".join(f"{b} {_fmt(d[b]['log_return_10s']['ks'])} ({g})"
+                                                       for b, g in gap.items()))
+    return {"met": met, "lines": lines}
+
+
+def _below(a, b) -> bool:
+    return a is not None and b is not None and a < b
+
+
+def _gap(a, b) -> str:
+    if a is None or b is None:
+        return "n/a"
+    return f"{'below' if a < b else 'above'} by {abs(a - b):.3f}"
+
+
+def _fmt(x) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+__all__ = ["DemoConfig", "format_table", "quality_verdict", "run_demo", "summary_table"]

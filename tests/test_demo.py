@@ -1,0 +1,90 @@
+"""tradefm demo: profiles, the summary table and target verdict, and a shrunken end-to-end run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from modeling_tradefm.demo import PROFILES_DIR, DemoConfig, format_table, quality_verdict, summary_table
+from modeling_tradefm.errors import DataError
+
+
+@pytest.mark.parametrize("profile", ["quick", "long", "gpu"])
+def test_profiles_load_and_point_at_real_files(profile):
+    import run_clm_tradefm as rc
+
+    cfg = DemoConfig.load(profile)
+    for f in [*cfg.train_files, cfg.heldout_file, cfg.train_config]:
+        assert cfg.resolve(f).is_file(), f
+    assert cfg.heldout_file not in cfg.train_files  # the held-out session is never pre-trained on
+    m, d, t = rc.parse_args([str(cfg.resolve(cfg.train_config)), "--bf16", "false"])
+    assert d.data and t.max_steps > 0
+
+
+def test_profile_overrides_and_bad_files(tmp_path):
+    assert DemoConfig.load("quick", rollouts=3, events=None).rollouts == 3
+    assert DemoConfig.load("quick").events == DemoConfig.load("quick", events=None).events
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rollouts: 2\nrolouts: 3\n")
+    with pytest.raises(DataError, match="rolouts") as err:
+        DemoConfig.load(str(bad))
+    assert str(bad) in str(err.value)
+    with pytest.raises(DataError, match="no such demo profile"):
+        DemoConfig.load("nope")
+    assert {p.stem for p in PROFILES_DIR.glob("*.yaml")} >= {"quick", "long", "gpu"}
+
+
+def _d(ks, w1):
+    return {"ks": ks, "w1": w1}
+
+
+def _metrics(tfm_ret, tfm_spread):
+    q = lambda r, s: {"log_return_10s": _d(*r), "spread": _d(*s), "inter_arrival": _d(0.1, 0.2),  # noqa: E731
+                      "order_size": _d(0.1, 0.2), "price_depth": _d(0.1, 0.2)}
+    return {"distances": {"TradeFM": q(tfm_ret, tfm_spread), "Hawkes": q((0.3, 0.5), (0.4, 0.6)),
+                          "ZI": q((0.2, 0.4), (0.1, 0.2))},
+            "noise_floor": q((0.05, 0.1), (0.05, 0.1))}
+
+
+def test_quality_verdict_known_answers():
+    assert quality_verdict(_metrics((0.1, 0.2), (0.3, 0.5)))["met"] == {"TradeFM": True}
+    # below Hawkes but not ZI on returns
+    v = quality_verdict(_metrics((0.25, 0.3), (0.3, 0.5)))
+    assert v["met"] == {"TradeFM": False} and "ZI 0.200 (above by 0.050)" in v["lines"][0]
+    # returns fine, spread W1 not below Hawkes
+    assert quality_verdict(_metrics((0.1, 0.2), (0.3, 0.7)))["met"] == {"TradeFM": False}
+    # a missing distance (None) never counts as met
+    assert quality_verdict(_metrics((None, 0.2), (0.3, 0.5)))["met"] == {"TradeFM": False}
+
+
+def test_summary_table_rows_and_format():
+    rows = summary_table(_metrics((0.1, 0.2), (0.3, 0.5)))
+    assert [r["source"] for r in rows] == ["TradeFM", "Hawkes", "ZI", "noise floor (real vs real)"]
+    assert rows[1]["log_return_10s"] == (0.3, 0.5) and rows[3]["spread"] == (0.05, 0.1)
+    text = format_table(rows)
+    assert "0.300 / 0.500" in text and text.splitlines()[1].startswith("source")
+
+
+def test_demo_end_to_end_shrunken(tmp_path):
+    """The whole demo with every size cut down (a few steps, short rollouts): the artefacts and their wiring."""
+    from modeling_tradefm.demo import run_demo
+
+    cfg = DemoConfig.load("quick", rollouts=2, events=300)
+    cfg.train_overrides = {"max_steps": 3, "eval_steps": 3, "save_steps": 3,
+                           "dataset_cache_dir": str(tmp_path / "cache")}
+    cfg.adapt_steps, cfg.n_boot = 2, 5
+    summary = run_demo(cfg, tmp_path / "out")
+    out = tmp_path / "out"
+    m = json.loads((out / "report" / "metrics.json").read_text())
+    assert set(m["distances"]) == {"TradeFM", "TradeFM-adapted", "Hawkes", "ZI"}
+    for name in ("tradefm", "tradefm-adapted", "hawkes", "zi"):
+        meta = json.loads((out / "rollouts" / name / "meta.json").read_text())
+        assert meta["start_ts_ns"] == summary["heldout"]["start_ts_ns"] and len(meta["results"]) == 2
+    # every generator started from the prefix file's last event
+    assert summary["heldout"]["prefix_events"] == meta["prefix_events"]
+    commands = (out / "commands.sh").read_text()
+    assert commands.count("tradefm generate") == 4 and "--after-prefix" in commands
+    assert commands.count("python run_clm_tradefm.py") == 2
+    assert (out / "model" / "model.safetensors").is_file() and (out / "model-adapted" / "config.json").is_file()
+    assert len(summary["table"]) == 5 and set(summary["quality_target"]["met"]) == {"TradeFM", "TradeFM-adapted"}
