@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import math
 import os
 import shlex
 import sys
@@ -278,14 +279,15 @@ def run_demo(cfg: DemoConfig, out_dir: str | os.PathLike) -> dict:
         from .evaluation.series import EvalConfig
 
         report_dir = out / "report"
+        h = summary["heldout"]
+        title = f"TradeFM demo: held-out {h['symbol']} {h['date']} after {cfg.start} {cfg.tz}"
         argv = ["evaluate", "--real", str(cfg.resolve(cfg.heldout_file)), "--after-prefix",
-                "--n-boot", str(cfg.n_boot), "-o", str(report_dir), "--title", "TradeFM demo: held-out AAPL"]
+                "--n-boot", str(cfg.n_boot), "-o", str(report_dir), "--title", title]
         for name, folder in rollout_dirs.items():
             argv += ["--generated", f"{name}={folder}"]
         commands.append("tradefm " + shlex.join(argv))
         paths = evaluate_folders([cfg.resolve(cfg.heldout_file)], list(rollout_dirs.items()), report_dir,
-                                 EvalConfig(n_boot=cfg.n_boot), after_prefix=True,
-                                 title="TradeFM demo: held-out AAPL 2012-06-21 after 09:45")
+                                 EvalConfig(n_boot=cfg.n_boot), after_prefix=True, title=title)
         metrics = paths["metrics_dict"]
 
     summary["timings_s"] = {**steps.timings, "total": round(steps.elapsed, 1)}
@@ -322,7 +324,8 @@ def summary_table(metrics: dict) -> list[dict]:
 
 
 def _num(x):
-    return None if x is None else float(x)
+    """A finite float, or None (too few samples for a distance give NaN)."""
+    return None if x is None or not math.isfinite(float(x)) else float(x)
 
 
 def format_table(rows: list[dict]) -> str:
@@ -364,16 +367,19 @@ def quality_verdict(metrics: dict) -> dict:
 
 
 def _below(a, b) -> bool:
+    a, b = _num(a), _num(b)
     return a is not None and b is not None and a < b
 
 
 def _gap(a, b) -> str:
+    a, b = _num(a), _num(b)
     if a is None or b is None:
         return "n/a"
     return f"{'below' if a < b else 'above'} by {abs(a - b):.3f}"
 
 
 def _fmt(x) -> str:
+    x = _num(x)
     return "n/a" if x is None else f"{x:.3f}"
 
 

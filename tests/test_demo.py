@@ -54,8 +54,10 @@ def test_quality_verdict_known_answers():
     assert v["met"] == {"TradeFM": False} and "ZI 0.200 (above by 0.050)" in v["lines"][0]
     # returns fine, spread W1 not below Hawkes
     assert quality_verdict(_metrics((0.1, 0.2), (0.3, 0.7)))["met"] == {"TradeFM": False}
-    # a missing distance (None) never counts as met
+    # a missing distance (None, or NaN from too few samples) never counts as met
     assert quality_verdict(_metrics((None, 0.2), (0.3, 0.5)))["met"] == {"TradeFM": False}
+    v = quality_verdict(_metrics((float("nan"), 0.2), (0.3, 0.5)))
+    assert v["met"] == {"TradeFM": False} and "nan" not in v["lines"][0] and "n/a" in v["lines"][0]
 
 
 def test_summary_table_rows_and_format():
@@ -64,6 +66,8 @@ def test_summary_table_rows_and_format():
     assert rows[1]["log_return_10s"] == (0.3, 0.5) and rows[3]["spread"] == (0.05, 0.1)
     text = format_table(rows)
     assert "0.300 / 0.500" in text and text.splitlines()[1].startswith("source")
+    rows = summary_table(_metrics((float("nan"), 0.2), (0.3, 0.5)))
+    assert rows[0]["log_return_10s"] == (None, 0.2) and "n/a / 0.200" in format_table(rows)
 
 
 def test_demo_end_to_end_shrunken(tmp_path):
