@@ -542,7 +542,14 @@ def test_generate_cli_accepts_a_baseline_folder(tmp_path, prefix):
                  "--events", "20", "--rollouts", "2", "--batch-size", "1", "-o", str(out)]) == 0
     meta = json.loads((out / "meta.json").read_text())
     assert meta["proposer"] != "tradefm" and [r["rollout"] for r in meta["results"]] == [0, 1]
-    assert (out / "rollout_001.mbo.csv.zst").is_file()
+    assert (out / "rollout_001.mbo.csv.zst").is_file() and meta["cancel_rule"] == "newest"
+    # the cancel rule reaches the simulator: whole-order cancels give a different log
+    out2 = tmp_path / "out2"
+    assert main(["generate", "--model", str(tmp_path / "zi"), "--data", str(data), "--start", "23:59:59",
+                 "--events", "20", "--rollouts", "2", "--cancel-rule", "size", "-o", str(out2)]) == 0
+    assert json.loads((out2 / "meta.json").read_text())["cancel_rule"] == "size"
+    a = (out / "rollout_000.mbo.csv.zst").read_bytes()
+    assert a != (out2 / "rollout_000.mbo.csv.zst").read_bytes()
 
 
 def test_vectorised_decode_equals_per_row_decode():
@@ -550,16 +557,26 @@ def test_vectorised_decode_equals_per_row_decode():
     pytest.importorskip("modeling_tradefm.tokenization_tradefm")
     from modeling_tradefm.generation_tradefm import _probe_row_streams, _RowStreams
 
+    from modeling_tradefm.tokenization_tradefm import TradeFMTokenizer
+
     tok = tiny_tokenizer()
-    assert _probe_row_streams(tok)
-    tokens = np.array([0, 6011, 16383, 8192, 4242, 6011])
-    _, a = rollout_generators(3, range(6))
-    _, b = rollout_generators(3, range(6))
-    vec = tok.decode(tokens, _RowStreams(a))
-    for i in range(6):
-        row = tok.decode(tokens[i:i + 1], b[i])
-        for k in vec:
-            assert vec[k][i] == row[k][0], (k, i)
+    # every volume and Δt bin (the ES calibration leaves some volume bins without sizes: uniform
+    # fallback; the outlier bin lists only part of its mass: the remainder rule), both in-bin rules
+    bins = np.arange(16)
+    tokens = np.concatenate([[0, 6011, 16383, 8192, 4242, 6011], tok.compose(bins % 2, bins // 8, (5 * bins) % 16, bins, bins),
+                             tok.compose(0, 1, 15 - bins, 15, bins)])
+    uniform = TradeFMTokenizer.from_dict({**tok.to_dict(), "in_bin": "uniform"})
+    assert tok.in_bin_tables == ("price_depth", "volume", "dt") and uniform.in_bin == "uniform"
+    n = len(tokens)
+    for t in (tok, uniform):
+        assert _probe_row_streams(t)
+        _, a = rollout_generators(3, range(n))
+        _, b = rollout_generators(3, range(n))
+        vec = t.decode(tokens, _RowStreams(a))
+        for i in range(n):
+            row = t.decode(tokens[i:i + 1], b[i])
+            for k in vec:
+                assert vec[k][i] == row[k][0], (t.in_bin, k, i)
 
     class Shaped:  # a tokenizer that draws a [n, 2] block cannot use the batched path
         vocab_size = 16384

@@ -106,6 +106,31 @@ def test_generated_cancel_rule_newest_first_nearest_level_and_participants():
     assert sim2.submit(T, "C", "A", 100 * P, 1, participant=1).void_reason == "cancel_no_order"
 
 
+def test_size_cancel_rule_removes_the_whole_order_of_nearest_size():
+    assert Simulator().cancel_priority == "newest"
+    sim = Simulator(cancel_priority="size")
+    a = sim.submit(T, "A", "B", 100 * P, 100).order_id
+    b = sim.submit(T, "A", "B", 100 * P, 30).order_id
+    c = sim.submit(T, "A", "B", 100 * P, 100).order_id
+    agent = sim.submit(T, "A", "B", 100 * P, 90, participant=1).order_id
+    # 90 is nearest the two 100s (the agent's 90 is not background flow): the newest goes, whole
+    r = sim.submit(T, "C", "B", 100 * P, 90)
+    assert (r.cancelled_size, r.order_id) == (100, c)
+    assert queue(sim, "B", 100 * P)[1] == [(a, 100), (b, 30), (agent, 90)]
+    # a decoded size of 25 means the 30-share order; the level keeps its other orders intact
+    r = sim.submit(T, "C", "B", 100 * P, 25)
+    assert (r.cancelled_size, r.order_id) == (30, b)
+    log = sim.log()
+    assert log.size[log.action == ACTION_CANCEL].tolist() == [100, 30]  # no odd-lot residue
+    # the agent's own cancel takes the agent's order, whatever its decoded size
+    assert sim.submit(T, "C", "B", 100 * P, 1, participant=1).order_id == agent
+    # a level of anonymous seed volume only: background cancels min(size, volume) of it
+    row = [101 * 10_000, 10, 100 * 10_000, 4] + [9999999999, 0, -9999999999, 0]
+    seeded = Simulator.from_lobster_row(row, levels=2, cancel_priority="size")
+    assert seeded.submit(T, "C", "A", 101 * P, 3).cancelled_size == 3
+    assert queue(seeded, "A", 101 * P) == (7, [])
+
+
 def test_cancel_priority_oldest_and_spill():
     sim = Simulator(cancel_priority="oldest", cancel_spill=True)
     o1 = sim.submit(T, "A", "A", 100 * P, 2).order_id

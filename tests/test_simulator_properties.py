@@ -81,7 +81,7 @@ def test_never_crossed_and_shares_conserved(orders, seed_sizes):
 
 
 @SETTINGS
-@given(st.lists(order, max_size=120), st.sampled_from(["newest", "oldest"]), st.booleans())
+@given(st.lists(order, max_size=120), st.sampled_from(["size", "newest", "oldest"]), st.booleans())
 def test_deterministic_and_log_replays_to_the_same_book(orders, priority, spill):
     a, _, _ = run(orders, cancel_priority=priority, cancel_spill=spill)
     b, _, _ = run(orders, cancel_priority=priority, cancel_spill=spill)

@@ -102,6 +102,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("--format", choices=("mbo", "lobster"), default="mbo")
+    p.add_argument("--cancel-rule", choices=("newest", "oldest", "size"), default="newest",
+                   help="which resting order an id-less generated cancel removes (simulator.py; default newest)")
     p.add_argument("--levels", type=int, default=10, help="LOBSTER orderbook levels (default 10)")
     p.add_argument("--inject", action="append", type=parse_injection, default=[], metavar="HH:MM:SS,SIDE,SIZE[,PRICE]",
                    help="inject an order into every rollout (repeatable); PRICE in currency units, omitted = market")
@@ -199,7 +201,8 @@ def run(args) -> int:
     for lo in range(0, args.rollouts, batch):
         ids = list(range(lo, min(args.rollouts, lo + batch)))
         results = rollout(proposer, prefix, args.events, seed=args.seed, inject=inject or None,
-                          rollout_ids=ids if lo else None, num_rollouts=len(ids), progress=True)
+                          rollout_ids=ids if lo else None, num_rollouts=len(ids), progress=True,
+                          simulator_kwargs={"cancel_priority": args.cancel_rule})
         for rid, res in zip(ids, results):
             files = _write(res, out, rid, args, session, prefix)
             counts = res.events.action_counts()
@@ -217,6 +220,7 @@ def run(args) -> int:
         "start": args.start.isoformat(), "tz": args.tz, "sessions": args.sessions, "start_ts_ns": int(start_ns),
         "prefix_events": len(prefix), "prefix_last_ts_ns": int(prefix.ts_recv[-1]),
         "events_per_rollout": args.events, "rollouts": args.rollouts, "seed": args.seed, "format": args.format,
+        "cancel_rule": args.cancel_rule,
         "sampling": {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p,
                      "repetition_penalty": args.repetition_penalty, "use_cache": not args.no_cache,
                      "tier": args.tier},
