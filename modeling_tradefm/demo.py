@@ -63,6 +63,8 @@ class DemoConfig:
         rollouts, events: rollouts per generator and events (steps) per rollout.
         seed: rollout seed (the same for every generator).
         temperature, top_p, repetition_penalty: TradeFM sampling.
+        cancel_rule: the simulator's rule for id-less generated cancels (``generate --cancel-rule``),
+            the same for every generator.
         hawkes_maxiter: L-BFGS-B iteration cap of the Hawkes fit.
         n_boot: bootstrap resamples per distance.
         threads: torch CPU threads while decoding (1 is fastest for small models; 0 = torch's).
@@ -86,6 +88,7 @@ class DemoConfig:
     temperature: float = 1.0
     top_p: float = 1.0
     repetition_penalty: float = 1.2
+    cancel_rule: str = "newest"
     hawkes_maxiter: int = 5000
     n_boot: int = 100
     threads: int = 1
@@ -256,7 +259,8 @@ def run_demo(cfg: DemoConfig, out_dir: str | os.PathLike) -> dict:
             folder = out / "rollouts" / name.lower()
             argv = ["generate", "--model", str(path), "--data", str(cfg.resolve(cfg.heldout_file)),
                     "--start", cfg.start, "--tz", cfg.tz, "--events", str(cfg.events),
-                    "--rollouts", str(cfg.rollouts), "--seed", str(cfg.seed), "-o", str(folder)]
+                    "--rollouts", str(cfg.rollouts), "--seed", str(cfg.seed), "--cancel-rule", cfg.cancel_rule,
+                    "-o", str(folder)]
             if name.startswith("TradeFM"):
                 argv += ["--temperature", str(cfg.temperature), "--top-p", str(cfg.top_p),
                          "--repetition-penalty", str(cfg.repetition_penalty), "--device", device]

@@ -2,7 +2,7 @@
 """``tradefm demo [-o DIR] [--profile quick|long|gpu | --config FILE]``: the whole pipeline on the
 embedded real samples — ingest, pre-train, adapt, fit baselines, roll out, evaluate, report.
 
-Profiles live in ``configs/demo/``: ``quick`` (default; about 10 minutes on 2 CPU cores),
+Profiles live in ``configs/demo/``: ``quick`` (default; about 5 minutes on 2 CPU cores),
 ``long`` (about an hour on CPU) and ``gpu``. See ``modeling_tradefm/demo.py`` for the protocol.
 """
 
