@@ -29,10 +29,37 @@ Bins (calibrated once, then frozen; shared by every asset):
 Edges of the log fields are stored in the raw domain of the encoded value (``v`` resp. seconds),
 so encoding is a ``searchsorted`` with no ``log`` at all.
 
-Decoding samples inside the bin with the caller's ``numpy.random.Generator``: uniformly for ``δp``
-and ``Δp``, uniformly on ``v`` for sizes (then rounded to an integer of that bin, ≥ 1), and
-log-uniformly for ``Δt`` (bin 0 of the zero bin decodes to exactly 0). Outlier bins are sampled
-between their cut and the most extreme calibration value on that side (both kept in the state).
+Decoding samples inside the bin with the caller's ``numpy.random.Generator``, one uniform draw
+``u`` per field and token (``rng.random(n)`` three times: δp, size, Δt, in that order). Two rules,
+chosen by ``in_bin``:
+
+* ``"empirical"`` (default for new calibrations): each field is drawn from the *calibration data
+  inside the chosen bin*, kept in the state by ``calibrate`` and frozen with the edges.
+
+  - **size** — per volume bin, the ``in_bin_values`` (32) most frequent integer sizes with their
+    counts (``fields["volume"]["values"|"counts"]``) and the bin's sample count (``"n"``). With
+    ``c`` = the listed sizes' share of the bin, ``u < c`` picks a listed size by inverse CDF
+    (real sizes are point masses: 100, 200, 500 shares; 1, 2, 5 contracts); ``u ≥ c`` — the
+    mass of sizes beyond the cap — falls to the uniform rule below with ``u' = (u − c)/(1 − c)``,
+    so every integer of the bin stays reachable. A bin with no calibration sizes (``c = 0``)
+    decodes exactly as the uniform rule.
+  - **δp** and **Δt** — per bin, ``in_bin_quantiles`` (33) quantiles (probabilities
+    ``0, 1/32, …, 1``) of the calibration values in the bin (``fields[...]["quantiles"]``), sampled
+    by inverse CDF with linear interpolation between them. A bin without calibration values
+    (empty list) uses the uniform rule. The Δt zero bin still decodes to exactly 0.
+
+  Stored quantiles are rounded to 9 significant digits (where that keeps them in their bin) to
+  keep the JSON small; every decoded value lies in its bin, so ``encode(decode(token))`` returns
+  the token's δp, volume and Δt digits.
+
+* ``"uniform"``: uniformly for ``δp``, uniformly on ``v`` for sizes (then rounded to an integer of
+  that bin, ≥ 1), and log-uniformly for ``Δt`` (bin 0 of the zero bin decodes to exactly 0).
+  Outlier bins are sampled between their cut and the most extreme calibration value on that side
+  (both kept in the state).
+
+A state without the tables (``format_version`` 1, written before they existed) loads and decodes
+with the uniform rule whatever ``in_bin`` says, bit for bit as before for the same ``rng``. The
+context ``Δp`` (``decode_price_level``) is always uniform in its bin.
 
 **Calibration window.** ``calibrate(sessions, calib_days=30)`` uses the sessions of the first
 ``calib_days`` distinct trading dates. When fewer dates exist it uses *all* dates and warns (so a
@@ -58,8 +85,10 @@ import numpy as np
 from . import _kernels
 
 TOKENIZER_FILE = "tradefm_tokenizer.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: in-bin decode tables (``in_bin``); 1: edges only (decodes uniformly)
 _FIELDS = ("price_depth", "volume", "dt", "price_level")
+_IN_BIN = ("empirical", "uniform")
+_QUANTILE_FIELDS = ("price_depth", "dt")  # fields with per-bin quantile tables (volume: value tables)
 
 
 class TradeFMTokenizer:
@@ -76,6 +105,10 @@ class TradeFMTokenizer:
         dt_zero_bin: reserve Δt bin 0 for Δt = 0.
         max_calib_samples: subsample size per field for calibration.
         seed: seed of that subsampling.
+        in_bin: decode rule inside a bin, ``"empirical"`` (calibration data in the bin; falls back
+            to uniform where the state has no table) or ``"uniform"`` (the rule of format 1).
+        in_bin_values: most frequent sizes kept per volume bin for empirical decoding (32).
+        in_bin_quantiles: quantiles kept per δp / Δt bin for empirical decoding (33).
     """
 
     def __init__(
@@ -93,6 +126,9 @@ class TradeFMTokenizer:
         dt_zero_bin: bool = True,
         max_calib_samples: int = 5_000_000,
         seed: int = 0,
+        in_bin: str = "empirical",
+        in_bin_values: int = 32,
+        in_bin_quantiles: int = 33,
     ):
         for name, n, least in (
             ("n_price_depth", n_price_depth, 3), ("n_volume", n_volume, 2), ("n_dt", n_dt, 3 if dt_zero_bin else 2),
@@ -101,6 +137,10 @@ class TradeFMTokenizer:
         ):
             if int(n) < least:
                 raise ValueError(f"{name} must be ≥ {least}, got {n}")
+        if in_bin not in _IN_BIN:
+            raise ValueError(f"in_bin must be one of {_IN_BIN}, got {in_bin!r}")
+        if int(in_bin_values) < 1 or int(in_bin_quantiles) < 2:
+            raise ValueError(f"need in_bin_values ≥ 1 and in_bin_quantiles ≥ 2, got {in_bin_values}, {in_bin_quantiles}")
         if not 0 <= lower_pct < upper_pct <= 100:
             raise ValueError(f"need 0 ≤ lower_pct < upper_pct ≤ 100, got {lower_pct}, {upper_pct}")
         self.n_price_depth = int(n_price_depth)
@@ -116,11 +156,16 @@ class TradeFMTokenizer:
         self.dt_zero_bin = bool(dt_zero_bin)
         self.max_calib_samples = int(max_calib_samples)
         self.seed = int(seed)
+        self.in_bin = in_bin
+        self.in_bin_values = int(in_bin_values)
+        self.in_bin_quantiles = int(in_bin_quantiles)
         # per field: edges (len n−1, increasing; bin = searchsorted(edges, x, "right")), low/high
         # (decode range of the outermost bins = calibration extremes)
         self.fields: dict[str, dict[str, Any]] = {}
         self.calibration: dict[str, Any] = {}
         self._arrays: dict[str, tuple[np.ndarray, float, float]] = {}
+        # in-bin decode tables as arrays (from ``fields``; empty when the state has none)
+        self._tables: dict[str, tuple] = {}
 
     # ------------------------------------------------------------------------------ sizes
     @property
@@ -204,12 +249,17 @@ class TradeFMTokenizer:
                 x = x[rng.choice(len(x), self.max_calib_samples, replace=False)]
             return x
 
+        x_dp, x_pl, x_v, x_dt = (gather(a) for a in ("price_depth", "price_level", "log_volume", "dt"))
         fields = {
-            "price_depth": self._fit_quantile(gather("price_depth"), self.n_price_depth),
-            "price_level": self._fit_quantile(gather("price_level"), self.n_price_level),
-            "volume": self._fit_volume(gather("log_volume")),
-            "dt": self._fit_dt(gather("dt")),
+            "price_depth": self._fit_quantile(x_dp, self.n_price_depth),
+            "price_level": self._fit_quantile(x_pl, self.n_price_level),
+            "volume": self._fit_volume(x_v),
+            "dt": self._fit_dt(x_dt),
         }
+        # in-bin decode tables from the same (subsampled) values the edges came from
+        fields["price_depth"]["quantiles"] = self._fit_in_bin_quantiles(x_dp, fields["price_depth"]["edges"])
+        fields["dt"]["quantiles"] = self._fit_in_bin_quantiles(x_dt, fields["dt"]["edges"], skip_bin0=self.dt_zero_bin)
+        fields["volume"].update(self._fit_in_bin_values(x_v, fields["volume"]["edges"]))
         self.fields = fields
         self.calibration = {
             "calib_days": int(calib_days),
@@ -255,10 +305,85 @@ class TradeFMTokenizer:
             "low": float(math.exp(lo)), "high": max(float(pos.max()), float(math.exp(hi))),
         }
 
+    def _fit_in_bin_quantiles(self, x: np.ndarray, edges: list[float], skip_bin0: bool = False) -> list[list[float]]:
+        """Per bin, ``in_bin_quantiles`` quantiles of the values ``x`` that fall in it ([] if none)."""
+        e = np.asarray(edges, dtype=np.float64)
+        b = _kernels.bin_values(np.ascontiguousarray(x, dtype=np.float64), e)
+        order = np.lexsort((x, b))
+        xs, bs = x[order], b[order]
+        bins = np.arange(len(e) + 1)
+        starts, ends = np.searchsorted(bs, bins, "left"), np.searchsorted(bs, bins, "right")
+        probs = np.linspace(0.0, 1.0, self.in_bin_quantiles)
+        out: list[list[float]] = []
+        for k in bins:
+            seg = xs[starts[k]:ends[k]]
+            if not len(seg) or (skip_bin0 and k == 0):
+                out.append([])
+                continue
+            q = np.quantile(seg, probs)
+            # 9 significant digits where the rounded value stays in the bin (a compact JSON)
+            r = np.array([float(f"{v:.9g}") for v in q])
+            q = np.where(_kernels.bin_values(r, e) == k, r, q)
+            out.append([float(v) for v in np.maximum.accumulate(q)])
+        return out
+
+    def _fit_in_bin_values(self, v: np.ndarray, edges: list[float]) -> dict[str, list]:
+        """Per volume bin: the ``in_bin_values`` most frequent sizes (ascending) and their counts, and ``n``.
+
+        ``n`` counts every calibration value of the bin, so ``sum(counts) / n`` is the share the
+        listed sizes cover. Sizes below 1 are never listed (decoded sizes are ≥ 1).
+        """
+        e = np.asarray(edges, dtype=np.float64)
+        size = np.rint(np.expm1(v)).astype(np.int64)
+        b = _kernels.bin_values(np.log1p(size.astype(np.float64)), e)  # the bin encode() gives that size
+        n = np.bincount(b, minlength=len(e) + 1)
+        keep = size >= 1
+        keys, counts = np.unique((b[keep] << 40) | size[keep], return_counts=True)
+        kb, ks = keys >> 40, keys & ((1 << 40) - 1)
+        values, table_counts = [], []
+        for k in range(len(e) + 1):
+            sel = kb == k
+            sv, sc = ks[sel], counts[sel]
+            top = np.lexsort((sv, -sc))[: self.in_bin_values]  # most frequent first, ties: smaller size
+            top = top[np.argsort(sv[top])]
+            values.append([int(x) for x in sv[top]])
+            table_counts.append([int(x) for x in sc[top]])
+        return {"values": values, "counts": table_counts, "n": [int(x) for x in n]}
+
     def _cache_arrays(self) -> None:
         self._arrays = {
             name: (np.asarray(f["edges"], dtype=np.float64), float(f["low"]), float(f["high"])) for name, f in self.fields.items()
         }
+        # decode ranges of every bin: [ext[b], ext[b + 1])
+        self._ext = {
+            name: np.concatenate([[min(low, edges[0])], edges, [max(high, edges[-1])]]) for name, (edges, low, high) in self._arrays.items()
+        }
+        self._tables = {}
+        vol = self.fields["volume"]
+        if "values" in vol:
+            width = max(1, max(len(r) for r in vol["values"]))
+            vals = np.ones((self.n_volume, width), dtype=np.int64)
+            cum = np.zeros((self.n_volume, width), dtype=np.float64)
+            for k, (r, c, n) in enumerate(zip(vol["values"], vol["counts"], vol["n"])):
+                if r:
+                    vals[k, :len(r)], vals[k, len(r):] = r, r[-1]
+                    cs = np.cumsum(np.asarray(c, dtype=np.float64)) / float(n)
+                    cum[k, :len(r)], cum[k, len(r):] = cs, cs[-1]
+            self._tables["volume"] = (vals, cum, cum[:, -1].copy())
+        for name in _QUANTILE_FIELDS:
+            rows = self.fields[name].get("quantiles")
+            if rows is None:
+                continue
+            m = max([len(r) for r in rows] + [2])
+            table = np.zeros((len(rows), m), dtype=np.float64)
+            has = np.array([bool(r) for r in rows])
+            for k, r in enumerate(rows):
+                if r:
+                    table[k] = r
+            if name == "dt" and self.dt_zero_bin:
+                has[0] = True  # the zero bin: a row of zeros decodes to exactly 0
+                table[0] = 0.0
+            self._tables[name] = (table, has, bool(has.all()))
 
     def _require(self) -> None:
         if not self.is_calibrated:
@@ -340,8 +465,7 @@ class TradeFMTokenizer:
 
     # ------------------------------------------------------------------------------ decoding
     def _bounds(self, name: str, bins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        edges, low, high = self._arrays[name]
-        ext = np.concatenate([[min(low, edges[0])], edges, [max(high, edges[-1])]])
+        ext = self._ext[name]
         return ext[bins], ext[bins + 1]
 
     def bin_bounds(self, name: str, bins) -> tuple[np.ndarray, np.ndarray]:
@@ -349,12 +473,18 @@ class TradeFMTokenizer:
         self._require()
         return self._bounds(name, np.asarray(bins, dtype=np.int64))
 
+    @property
+    def in_bin_tables(self) -> tuple[str, ...]:
+        """Fields whose state has empirical in-bin tables (decoded empirically when ``in_bin="empirical"``)."""
+        return tuple(name for name in ("price_depth", "volume", "dt") if name in self._tables)
+
     def decode(self, input_ids, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        """Orders from token ids, each field sampled inside its bin.
+        """Orders from token ids, each field sampled inside its bin (rule: ``in_bin``, module docstring).
 
         Args:
             input_ids: int array [...] of token ids.
-            rng: the caller's seeded generator (the only source of randomness).
+            rng: the caller's seeded generator (the only source of randomness); exactly three
+                ``rng.random(n)`` calls (δp, size, Δt), one draw per token each, whatever the rule.
 
         Returns:
             dict of arrays shaped like ``input_ids``: ``action`` uint8 (0 add / 1 cancel), ``side``
@@ -365,27 +495,16 @@ class TradeFMTokenizer:
         a, s, p, v, d = self.decompose(input_ids)
         shape = np.shape(a)
         a, s, p, v, d = (x.reshape(-1) for x in (a, s, p, v, d))
-        # price depth: uniform in the bin (outlier bins: between the cut and the calibration extreme)
-        lo, hi = self._bounds("price_depth", p)
-        price_depth = lo + (hi - lo) * rng.random(len(p))
-        # size: uniform on v = log(1+size) in the bin, then the nearest integer of that bin
-        lo, hi = self._bounds("volume", v)
-        vv = lo + (hi - lo) * rng.random(len(v))
-        size = np.rint(np.expm1(vv))
-        smin = np.ceil(np.expm1(lo) - 1e-9)  # smallest integer whose v ≥ lo
-        smax = np.ceil(np.expm1(hi) - 1e-9) - 1  # largest integer whose v < hi
-        last = v == self.n_volume - 1
-        smax[last] = np.floor(np.expm1(hi[last]) + 1e-9)
-        smax = np.maximum(smax, smin)  # a bin with no integer decodes to the next integer up
-        size = np.clip(size, smin, smax)
-        size = np.maximum(size, 1).astype(np.int64)
-        # dt: log-uniform inside the bin; the zero bin is exactly 0
-        lo, hi = self._bounds("dt", d)
-        zero = (d == 0) & self.dt_zero_bin
-        lo = np.where(zero, 1.0, np.maximum(lo, self._arrays["dt"][1]))  # bin 1 starts at the calibrated q1
-        hi = np.where(zero, 1.0, np.maximum(hi, lo))
-        dt = np.exp(np.log(lo) + (np.log(hi) - np.log(lo)) * rng.random(len(d)))
-        dt[zero] = 0.0
+        tables = self._tables if self.in_bin == "empirical" else {}
+        u = rng.random(len(p))
+        if "price_depth" in tables:
+            price_depth = self._inverse_cdf("price_depth", p, u, self._uniform_price_depth)
+        else:
+            price_depth = self._uniform_price_depth(p, u)
+        u = rng.random(len(v))
+        size = self._empirical_size(v, u) if "volume" in tables else self._uniform_size(v, u)
+        u = rng.random(len(d))
+        dt = self._inverse_cdf("dt", d, u, self._uniform_dt) if "dt" in tables else self._uniform_dt(d, u)
         return {
             "action": a.astype(np.uint8).reshape(shape),
             "side": s.astype(np.uint8).reshape(shape),
@@ -393,6 +512,62 @@ class TradeFMTokenizer:
             "size": size.reshape(shape),
             "dt": dt.reshape(shape),
         }
+
+    # uniform rule (format 1; also the fallback of bins without a table)
+    def _uniform_price_depth(self, p: np.ndarray, u: np.ndarray) -> np.ndarray:
+        # uniform in the bin (outlier bins: between the cut and the calibration extreme)
+        lo, hi = self._bounds("price_depth", p)
+        return lo + (hi - lo) * u
+
+    def _uniform_size(self, v: np.ndarray, u: np.ndarray) -> np.ndarray:
+        # uniform on v = log(1+size) in the bin, then the nearest integer of that bin
+        lo, hi = self._bounds("volume", v)
+        vv = lo + (hi - lo) * u
+        size = np.rint(np.expm1(vv))
+        smin = np.ceil(np.expm1(lo) - 1e-9)  # smallest integer whose v ≥ lo
+        smax = np.ceil(np.expm1(hi) - 1e-9) - 1  # largest integer whose v < hi
+        last = v == self.n_volume - 1
+        smax[last] = np.floor(np.expm1(hi[last]) + 1e-9)
+        smax = np.maximum(smax, smin)  # a bin with no integer decodes to the next integer up
+        size = np.clip(size, smin, smax)
+        return np.maximum(size, 1).astype(np.int64)
+
+    def _uniform_dt(self, d: np.ndarray, u: np.ndarray) -> np.ndarray:
+        # log-uniform inside the bin; the zero bin is exactly 0
+        lo, hi = self._bounds("dt", d)
+        zero = (d == 0) & self.dt_zero_bin
+        lo = np.where(zero, 1.0, np.maximum(lo, self._arrays["dt"][1]))  # bin 1 starts at the calibrated q1
+        hi = np.where(zero, 1.0, np.maximum(hi, lo))
+        dt = np.exp(np.log(lo) + (np.log(hi) - np.log(lo)) * u)
+        dt[zero] = 0.0
+        return dt
+
+    # empirical rule
+    def _inverse_cdf(self, name: str, bins: np.ndarray, u: np.ndarray, fallback) -> np.ndarray:
+        """Linear interpolation between the bin's stored quantiles at probability ``u``."""
+        table, has, all_has = self._tables[name]
+        pos = u * (table.shape[1] - 1)
+        i = pos.astype(np.int64)  # floor: pos ≥ 0
+        np.minimum(i, table.shape[1] - 2, out=i)
+        q0, q1 = table[bins, i], table[bins, i + 1]
+        x = np.minimum(q0 + (pos - i) * (q1 - q0), q1)  # in [q0, q1]: both in the bin
+        if not all_has:
+            miss = ~has[bins]
+            if miss.any():
+                x[miss] = fallback(bins[miss], u[miss])
+        return x
+
+    def _empirical_size(self, v: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """A listed size of the bin by inverse CDF when ``u`` < its share, else the uniform rule on the rest."""
+        vals, cum, cover = self._tables["volume"]
+        idx = np.count_nonzero(cum[v] <= u[:, None], axis=1)
+        hit = idx < vals.shape[1]
+        size = vals[v, np.minimum(idx, vals.shape[1] - 1)]
+        if not hit.all():
+            miss = ~hit
+            c = cover[v[miss]]
+            size[miss] = self._uniform_size(v[miss], (u[miss] - c) / (1.0 - c))
+        return size
 
     def decode_price_level(self, bins, rng: np.random.Generator) -> np.ndarray:
         """``Δp`` values sampled inside context bins (for analysis and synthetic contexts)."""
@@ -443,6 +618,9 @@ class TradeFMTokenizer:
             "dt_zero_bin": self.dt_zero_bin,
             "max_calib_samples": self.max_calib_samples,
             "seed": self.seed,
+            "in_bin": self.in_bin,
+            "in_bin_values": self.in_bin_values,
+            "in_bin_quantiles": self.in_bin_quantiles,
             "vocab_size": self.vocab_size,
             "fields": json.loads(json.dumps(self.fields)),
             "calibration": json.loads(json.dumps(self.calibration)),
@@ -456,7 +634,7 @@ class TradeFMTokenizer:
         if int(d.get("format_version", FORMAT_VERSION)) > FORMAT_VERSION:
             raise ValueError(f"tokenizer format_version {d['format_version']} is newer than this package ({FORMAT_VERSION})")
         keys = ("n_price_depth", "n_volume", "n_dt", "n_price_level", "n_tiers", "n_actions", "n_sides", "n_participant",
-                "lower_pct", "upper_pct", "dt_zero_bin", "max_calib_samples", "seed")
+                "lower_pct", "upper_pct", "dt_zero_bin", "max_calib_samples", "seed", "in_bin", "in_bin_values", "in_bin_quantiles")
         tok = cls(**{k: d[k] for k in keys if k in d})
         fields = d.get("fields") or {}
         if fields:
@@ -466,6 +644,7 @@ class TradeFMTokenizer:
             for name in _FIELDS:
                 if len(fields[name]["edges"]) != tok._n(name) - 1:
                     raise ValueError(f"tokenizer state: {name} has {len(fields[name]['edges'])} edges, expected {tok._n(name) - 1}")
+            _check_in_bin_tables(fields, tok)
             tok.fields = {k: dict(v) for k, v in fields.items()}
             tok._cache_arrays()
         tok.calibration = dict(d.get("calibration") or {})
@@ -505,6 +684,27 @@ class TradeFMTokenizer:
 
     def __eq__(self, other) -> bool:
         return isinstance(other, TradeFMTokenizer) and self.to_dict() == other.to_dict()
+
+
+def _check_in_bin_tables(fields: dict, tok: TradeFMTokenizer) -> None:
+    """Raise ``ValueError`` on malformed in-bin decode tables (absent tables are fine: uniform decoding)."""
+    vol = fields["volume"]
+    keys = [k for k in ("values", "counts", "n") if k in vol]
+    if keys:
+        if len(keys) != 3:
+            raise ValueError(f"tokenizer state: volume has {keys} of the in-bin table keys values, counts, n")
+        if not len(vol["values"]) == len(vol["counts"]) == len(vol["n"]) == tok.n_volume:
+            raise ValueError(f"tokenizer state: volume in-bin tables must have {tok.n_volume} rows")
+        for k, (r, c, n) in enumerate(zip(vol["values"], vol["counts"], vol["n"])):
+            if len(r) != len(c) or any(int(x) < 1 for x in r) or any(int(x) < 1 for x in c) or sum(c) > int(n):
+                raise ValueError(f"tokenizer state: volume in-bin table of bin {k} is malformed")
+    for name in _QUANTILE_FIELDS:
+        rows = fields[name].get("quantiles")
+        if rows is None:
+            continue
+        lengths = {len(r) for r in rows if r}
+        if len(rows) != tok._n(name) or len(lengths) > 1 or (lengths and min(lengths) < 2):
+            raise ValueError(f"tokenizer state: {name} quantiles must be {tok._n(name)} rows of one length ≥ 2 (or empty)")
 
 
 def _strictly_increasing(edges: np.ndarray) -> np.ndarray:

@@ -235,3 +235,216 @@ def test_token_statistics_aapl50():
     assert len(np.unique(ids)) > 1_000
     dec = tok.decode(ids, np.random.default_rng(0))
     assert np.isfinite(dec["price_depth"]).all() and (dec["size"] >= 1).all() and (dec["dt"] >= 0).all()
+
+
+# --------------------------------------------------------------------------------------------- in-bin decoding
+_TABLE_KEYS = ("values", "counts", "n", "quantiles")
+
+
+@pytest.fixture(scope="module")
+def aapl():
+    """The AAPL 50-level session and a tokenizer calibrated on it (one day: the documented fallback)."""
+    (sf,) = build_features(_read_lobster(real_path(*AAPL50)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        tok = TradeFMTokenizer().calibrate([sf])
+    return tok, sf
+
+
+def _old_state(tok: TradeFMTokenizer) -> dict:
+    """``tok``'s state as format 1 wrote it: no in-bin tables, no ``in_bin*`` keys."""
+    d = tok.to_dict()
+    d["format_version"] = 1
+    for key in ("in_bin", "in_bin_values", "in_bin_quantiles"):
+        d.pop(key)
+    d["fields"] = {name: {k: v for k, v in f.items() if k not in _TABLE_KEYS} for name, f in d["fields"].items()}
+    return d
+
+
+def _uniform_reference(tok: TradeFMTokenizer, ids, rng) -> dict[str, np.ndarray]:
+    """The format-1 decode rule, written out independently (uniform δp, uniform v, log-uniform Δt)."""
+    a, s, p, v, d = tok.decompose(ids)
+    ext = {}
+    for name in ("price_depth", "volume", "dt"):
+        f = tok.fields[name]
+        e = np.asarray(f["edges"], dtype=np.float64)
+        ext[name] = np.concatenate([[min(f["low"], e[0])], e, [max(f["high"], e[-1])]])
+    lo, hi = ext["price_depth"][p], ext["price_depth"][p + 1]
+    price_depth = lo + (hi - lo) * rng.random(len(p))
+    lo, hi = ext["volume"][v], ext["volume"][v + 1]
+    size = np.rint(np.expm1(lo + (hi - lo) * rng.random(len(v))))
+    smin = np.ceil(np.expm1(lo) - 1e-9)
+    smax = np.ceil(np.expm1(hi) - 1e-9) - 1
+    last = v == tok.n_volume - 1
+    smax[last] = np.floor(np.expm1(hi[last]) + 1e-9)
+    size = np.maximum(np.clip(size, smin, np.maximum(smax, smin)), 1).astype(np.int64)
+    lo, hi = ext["dt"][d], ext["dt"][d + 1]
+    zero = (d == 0) & tok.dt_zero_bin
+    lo = np.where(zero, 1.0, np.maximum(lo, tok.fields["dt"]["low"]))
+    hi = np.where(zero, 1.0, np.maximum(hi, lo))
+    dt = np.exp(np.log(lo) + (np.log(hi) - np.log(lo)) * rng.random(len(d)))
+    dt[zero] = 0.0
+    return {"action": a.astype(np.uint8), "side": s.astype(np.uint8), "price_depth": price_depth, "size": size, "dt": dt}
+
+
+def test_empirical_decode_reproduces_real_marginals_aapl50(aapl):
+    """Sizes are point masses (100, 200 shares): in-bin empirical decoding keeps them, the uniform rule smears them."""
+    from modeling_tradefm.evaluation.distances import ks_statistic
+
+    tok, sf = aapl
+    assert tok.in_bin == "empirical" and tok.in_bin_tables == ("price_depth", "volume", "dt")
+    ids = tok.encode(sf)["input_ids"]
+    size = np.asarray(sf.size, dtype=np.int64)
+    dec = tok.decode(ids, np.random.default_rng(0))
+    uniform = TradeFMTokenizer.from_dict({**tok.to_dict(), "in_bin": "uniform"}).decode(ids, np.random.default_rng(0))
+    # (a) size K-S: empirical ≈ 0.001, uniform ≈ 0.27 on this session
+    assert ks_statistic(dec["size"], size) < 0.02
+    assert ks_statistic(uniform["size"], size) > 0.2
+    # (b) exactly-100 orders: real 52 %, empirical the same, uniform ~1 %
+    real100 = np.mean(size == 100)
+    assert real100 > 0.4
+    assert abs(np.mean(dec["size"] == 100) - real100) < 0.01
+    assert np.mean(uniform["size"] == 100) < 0.05
+    for k in (200, 300, 500, 1000):
+        assert abs(np.mean(dec["size"] == k) - np.mean(size == k)) < 0.005, k
+    # δp and Δt marginals: the within-bin shape too (empirical ≈ 0.002, uniform 0.024 / 0.031)
+    assert ks_statistic(dec["price_depth"], sf.price_depth) < 0.01
+    assert ks_statistic(dec["dt"], sf.dt) < 0.01
+    assert ks_statistic(uniform["price_depth"], sf.price_depth) > 0.015
+    assert ks_statistic(uniform["dt"], sf.dt) > 0.015
+    # same generator state, same orders
+    again = tok.decode(ids[:500], np.random.default_rng(3))
+    assert all(np.array_equal(again[k], tok.decode(ids[:500], np.random.default_rng(3))[k]) for k in again)
+
+
+class _EdgeRng:
+    """A generator stand-in whose draws sit at the ends of [0, 1): probes the edges of every bin."""
+
+    def __init__(self, u: float):
+        self.u = u
+
+    def random(self, n):
+        return np.full(n, self.u)
+
+
+def test_empirical_decode_stays_in_bin_aapl50(aapl, synth):
+    tok, sf = aapl
+    ids = tok.encode(sf)["input_ids"]
+    dec = tok.decode(ids, np.random.default_rng(1))
+    fields = ("action", "side", "price_depth", "size", "dt")
+    np.testing.assert_array_equal(tok.encode_orders(*(dec[k] for k in fields)), ids)
+    # every token of the vocabulary (bins with no calibration value fall back to the uniform rule),
+    # at the extreme draws too; volume bins that hold no integer size are left out, as before
+    all_ids = np.arange(tok.vocab_size)
+    v = tok.decompose(all_ids)[3]
+    lo, hi = tok.bin_bounds("volume", v)
+    smax = np.where(v == tok.n_volume - 1, np.floor(np.expm1(hi) + 1e-9), np.ceil(np.expm1(hi) - 1e-9) - 1)
+    ok = all_ids[np.ceil(np.expm1(lo) - 1e-9) <= smax]
+    for t, rng in ((tok, np.random.default_rng(5)), (tok, _EdgeRng(0.0)), (tok, _EdgeRng(1 - 2**-53)), (synth[0], _EdgeRng(0.5))):
+        dec_all = t.decode(ok, rng)
+        np.testing.assert_array_equal(t.encode_orders(*(dec_all[k] for k in fields)), ok)
+    # a size decoded from a bin its table covers completely is a size seen in calibration
+    seen = set(np.unique(sf.size).tolist())
+    covered = np.flatnonzero([sum(c) == n > 0 for c, n in zip(tok.fields["volume"]["counts"], tok.fields["volume"]["n"])])
+    assert len(covered) >= 8
+    sizes = dec["size"][np.isin(tok.decompose(ids)[3], covered)]
+    assert set(np.unique(sizes).tolist()) <= seen
+
+
+def test_old_format_state_decodes_uniformly_bit_for_bit(aapl):
+    tok, sf = aapl
+    ids = tok.encode(sf)["input_ids"][:5_000]
+    old = TradeFMTokenizer.from_dict(json.loads(json.dumps(_old_state(tok))))
+    assert old.in_bin_tables == () and old.fields["volume"]["edges"] == tok.fields["volume"]["edges"]
+    np.testing.assert_array_equal(old.encode(sf)["input_ids"][:5_000], ids)
+    ref = _uniform_reference(tok, ids, np.random.default_rng(11))
+    got = old.decode(ids, np.random.default_rng(11))
+    assert all(np.array_equal(got[k], ref[k]) for k in ref)
+    # in_bin="uniform" on a new state draws the same, and the tables are what changes the output
+    uni = TradeFMTokenizer.from_dict({**tok.to_dict(), "in_bin": "uniform"}).decode(ids, np.random.default_rng(11))
+    assert all(np.array_equal(uni[k], ref[k]) for k in ref)
+    emp = tok.decode(ids, np.random.default_rng(11))
+    assert not np.array_equal(emp["size"], ref["size"]) and not np.array_equal(emp["dt"], ref["dt"])
+    # a bin without a table (none of its values in calibration) falls back to the uniform rule
+    d = tok.to_dict()
+    pbin, dbin = tok.decompose(ids)[2], tok.decompose(ids)[4]
+    d["fields"]["price_depth"]["quantiles"][7] = []
+    d["fields"]["dt"]["quantiles"][3] = []
+    part = TradeFMTokenizer.from_dict(d).decode(ids, np.random.default_rng(11))
+    np.testing.assert_array_equal(part["price_depth"][pbin == 7], ref["price_depth"][pbin == 7])
+    np.testing.assert_array_equal(part["dt"][dbin == 3], ref["dt"][dbin == 3])
+    np.testing.assert_array_equal(part["price_depth"][pbin != 7], emp["price_depth"][pbin != 7])
+    assert (pbin == 7).sum() > 100 and (dbin == 3).sum() > 10
+    # both rules draw exactly three floats per token: the generator ends in the same state
+    g1, g2 = np.random.default_rng(2), np.random.default_rng(2)
+    old.decode(ids, g1), tok.decode(ids, g2)
+    assert g1.random() == g2.random()
+
+
+def test_in_bin_tables_json_round_trip(aapl, tmp_path):
+    tok, sf = aapl
+    d = tok.to_dict()
+    assert d["format_version"] == 2 and d["in_bin"] == "empirical"
+    assert (d["in_bin_values"], d["in_bin_quantiles"]) == (32, 33)
+    vol = d["fields"]["volume"]
+    assert len(vol["values"]) == len(vol["counts"]) == len(vol["n"]) == 16
+    assert all(len(r) <= 32 and r == sorted(r) for r in vol["values"])
+    assert 100 in vol["values"][int(tok.volume_bin(100))]
+    assert all(len(r) in (0, 33) for r in d["fields"]["price_depth"]["quantiles"] + d["fields"]["dt"]["quantiles"])
+    assert d["fields"]["dt"]["quantiles"][0] == []  # the Δt zero bin decodes to 0 without a table
+    text = json.dumps(d, indent=2)
+    assert len(text) < 64_000  # config.json embeds it
+    again = TradeFMTokenizer.from_dict(json.loads(text))
+    assert again == tok and again.fields == tok.fields
+    loaded = TradeFMTokenizer.from_pretrained(tok.save_pretrained(tmp_path / "tok").parent)
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text(json.dumps({"model_type": "tradefm", "tokenizer_config": d}, indent=2, sort_keys=True))
+    embedded = TradeFMTokenizer.from_pretrained(tmp_path / "model")
+    ids = tok.encode(sf)["input_ids"]
+    ref = tok.decode(ids, np.random.default_rng(4))
+    for other in (again, loaded, embedded):
+        out = other.decode(ids, np.random.default_rng(4))
+        assert all(np.array_equal(out[k], ref[k]) for k in ref)
+    # malformed tables are refused
+    for name, key, cut in (("volume", "counts", 15), ("price_depth", "quantiles", 15)):
+        bad = json.loads(text)
+        bad["fields"][name][key] = bad["fields"][name][key][:cut]
+        with pytest.raises(ValueError, match="in-bin|quantiles"):
+            TradeFMTokenizer.from_dict(bad)
+    with pytest.raises(ValueError, match="in_bin"):
+        TradeFMTokenizer(in_bin="nearest")
+
+
+def test_in_bin_table_caps_and_remainder(aapl, synth):
+    """``in_bin_values`` caps the listed sizes; the rest of a bin's mass keeps the uniform rule."""
+    tok, sf = aapl
+    small = TradeFMTokenizer(in_bin_values=1, in_bin_quantiles=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        small.calibrate([sf])
+    assert small.fields["volume"]["edges"] == tok.fields["volume"]["edges"]  # same bins, same tokens
+    assert all(len(r) <= 1 for r in small.fields["volume"]["values"])
+    assert {len(r) for r in small.fields["price_depth"]["quantiles"]} == {5}
+    b = int(small.volume_bin(100))
+    (top,), (count,), n = small.fields["volume"]["values"][b], small.fields["volume"]["counts"][b], small.fields["volume"]["n"][b]
+    assert top == 100 and 0.9 < count / n < 1
+    ids = small.compose(np.zeros(20_000, int), 0, 5, b, 5)
+    size = small.decode(ids, np.random.default_rng(0))["size"]
+    uniform = TradeFMTokenizer.from_dict({**small.to_dict(), "in_bin": "uniform"}).decode(ids, np.random.default_rng(1))["size"]
+    cover, p100 = count / n, np.mean(uniform == 100)
+    assert np.mean(size == 100) == pytest.approx(cover + (1 - cover) * p100, abs=0.01)
+    assert len(np.unique(size)) > 5 and (small.volume_bin(size) == b).all()
+    # Δt without a zero bin: zeros share bin 0 and are decoded as often as they were seen
+    stok, sessions = synth
+    nz = TradeFMTokenizer(dt_zero_bin=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        nz.calibrate(sessions, calib_days=5)
+    dt = np.concatenate([s.dt for s in sessions])
+    ids = np.concatenate([nz.encode(s)["input_ids"] for s in sessions])
+    dec = nz.decode(ids, np.random.default_rng(0))
+    assert np.mean(dec["dt"] == 0) == pytest.approx(np.mean(dt == 0), abs=0.01)
+    np.testing.assert_array_equal(nz.dt_bin(dec["dt"]), nz.decompose(ids)[4])
+    # with a zero bin, its tokens decode to exactly 0 and no others do
+    dec = stok.decode(ids := np.concatenate([stok.encode(s)["input_ids"] for s in sessions]), np.random.default_rng(0))
+    np.testing.assert_array_equal(dec["dt"] == 0, stok.decompose(ids)[4] == 0)
