@@ -612,3 +612,25 @@ def test_pinned_tier_applies_to_the_prefix_context_too(prefix):
     (res,) = rollout(proposer, prefix, 3, num_rollouts=1, seed=0)
     assert (res.contexts[:, 0] == 2).all()
     assert (proposer._win_ctx[..., 0] == 2).all()
+
+
+def test_generate_cli_warns_when_rollouts_end_before_an_injection(tmp_path, prefix, capsys):
+    import json
+
+    from modeling_tradefm.baselines.zero_intelligence import fit_zi
+    from modeling_tradefm.cli import main
+
+    data = _small_day(tmp_path)
+    fit_zi(es_prefix(1500)).save_pretrained(tmp_path / "zi")
+    out = tmp_path / "out"
+    capsys.readouterr()
+    # the file's flow starts at 22:00 UTC: 20 ZI events span seconds, the 23:50 order is never due
+    args = ["generate", "--model", str(tmp_path / "zi"), "--data", str(data), "--start", "23:59:59",
+            "--events", "20", "--rollouts", "2", "-o", str(out)]
+    assert main(args + ["--inject", "23:50:00,B,1"]) == 0
+    assert [r["injected"] for r in json.loads((out / "meta.json").read_text())["results"]] == [0, 0]
+    assert "2 rollout(s) ended before all 1 injection(s) were due" in capsys.readouterr().err
+    # an order due at the start is injected everywhere: no warning
+    assert main(args + ["--inject", "22:00:00,B,1"]) == 0
+    assert [r["injected"] for r in json.loads((out / "meta.json").read_text())["results"]] == [1, 1]
+    assert "ended before" not in capsys.readouterr().err

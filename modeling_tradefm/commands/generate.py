@@ -229,6 +229,12 @@ def run(args) -> int:
         "void_total": int(np.sum([sum(r["void_counts"].values()) for r in meta_rollouts])),
     }
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    if inject:
+        short = [r["rollout"] for r in meta_rollouts if r["injected"] < len(inject)]
+        if short:
+            print(f"warning: {len(short)} rollout(s) ended before all {len(inject)} injection(s) were due "
+                  f"(e.g. rollout {short[0]}: {meta_rollouts[short[0]]['injected']} injected); "
+                  "use more --events or earlier times", file=sys.stderr)
     print(f"wrote {args.rollouts} rollout(s) to {out}", file=sys.stderr)
     return 0
 
