@@ -142,6 +142,8 @@ class ModelArguments:
     )
 
     def __post_init__(self):
+        if not self.config_overrides:  # "" (e.g. overriding a config file's value) means none
+            self.config_overrides = None
         if self.config_overrides is not None and self.model_name_or_path is not None:
             raise ValueError("--config_overrides can't be used with --model_name_or_path")
 

@@ -205,6 +205,28 @@ def _device_flags(cuda: bool) -> list[str]:
     return ["--use_cpu", "false"] if cuda else ["--use_cpu", "true"]
 
 
+def pretrain_argv(cfg: DemoConfig, model_dir: Path, cuda: bool) -> list[str]:
+    """``run_clm_tradefm.py`` arguments of the pre-training step."""
+    argv = [str(cfg.resolve(cfg.train_config)), "--data", *[str(cfg.resolve(f)) for f in cfg.train_files],
+            "--output_dir", str(model_dir), "--log_level", "warning", *_device_flags(cuda)]
+    for key, value in cfg.train_overrides.items():
+        argv += [f"--{key}", str(value)]
+    return argv
+
+
+def adapt_argv(cfg: DemoConfig, model_dir: Path, prefix_file: Path, out_dir: Path, cuda: bool) -> list[str]:
+    """``run_clm_tradefm.py`` arguments of the prefix adaptation (fine-tuning ``model_dir`` on the prefix)."""
+    return [str(cfg.resolve(cfg.train_config)), "--model_name_or_path", str(model_dir),
+            # the pre-training file's architecture overrides and best-checkpoint selection do not
+            # apply: the architecture comes from the checkpoint, and there is no validation data
+            # before the rollout start that is not also the adaptation data
+            "--config_overrides", "", "--load_best_model_at_end", "false",
+            "--data", str(prefix_file), "--val_mode", "none", "--eval_strategy", "no",
+            "--max_steps", str(cfg.adapt_steps), "--learning_rate", str(cfg.adapt_learning_rate),
+            "--feature_config", json.dumps({"adv_fallback": "middle"}),
+            "--output_dir", str(out_dir), "--log_level", "warning", *_device_flags(cuda)]
+
+
 def run_demo(cfg: DemoConfig, out_dir: str | os.PathLike) -> dict:
     """Run the demo into ``out_dir``; returns the summary written to ``demo.json``."""
     import torch
@@ -229,22 +251,13 @@ def run_demo(cfg: DemoConfig, out_dir: str | os.PathLike) -> dict:
 
     with steps(f"pre-train TradeFM on {len(cfg.train_files)} sessions (held-out session excluded)"):
         model_dir = out / "model"
-        argv = [str(cfg.resolve(cfg.train_config)), "--data", *[str(cfg.resolve(f)) for f in cfg.train_files],
-                "--output_dir", str(model_dir), "--log_level", "warning", *_device_flags(cuda)]
-        for key, value in cfg.train_overrides.items():
-            argv += [f"--{key}", str(value)]
-        summary["train_metrics"] = _train(argv, commands)
+        summary["train_metrics"] = _train(pretrain_argv(cfg, model_dir, cuda), commands)
 
     model_dirs = {"TradeFM": model_dir}
     if cfg.adapt_steps:
         with steps(f"adapt TradeFM to the prefix ({cfg.adapt_steps} steps; nothing after the rollout start)"):
             adapted = out / "model-adapted"
-            argv = [str(cfg.resolve(cfg.train_config)), "--model_name_or_path", str(model_dir),
-                    "--data", str(prefix_file), "--val_mode", "none", "--eval_strategy", "no",
-                    "--max_steps", str(cfg.adapt_steps), "--learning_rate", str(cfg.adapt_learning_rate),
-                    "--feature_config", json.dumps({"adv_fallback": "middle"}),
-                    "--output_dir", str(adapted), "--log_level", "warning", *_device_flags(cuda)]
-            summary["adapt_metrics"] = _train(argv, commands)
+            summary["adapt_metrics"] = _train(adapt_argv(cfg, model_dir, prefix_file, adapted, cuda), commands)
             model_dirs["TradeFM-adapted"] = adapted
 
     with steps("fit the Compound Hawkes and zero-intelligence baselines on the prefix"):

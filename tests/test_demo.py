@@ -20,6 +20,17 @@ def test_profiles_load_and_point_at_real_files(profile):
     assert cfg.heldout_file not in cfg.train_files  # the held-out session is never pre-trained on
     m, d, t = rc.parse_args([str(cfg.resolve(cfg.train_config)), "--bf16", "false"])
     assert d.data and t.max_steps > 0
+    # the exact argument lists the demo runs parse (bf16 off: a CPU runner), and the adaptation
+    # continues the checkpoint: no architecture overrides, no best-checkpoint selection, no eval
+    from pathlib import Path
+
+    from modeling_tradefm.demo import adapt_argv, pretrain_argv
+
+    m, d, t = rc.parse_args(pretrain_argv(cfg, Path("m"), cuda=False) + ["--bf16", "false"])
+    assert t.output_dir == "m" and set(d.data) == {str(cfg.resolve(f)) for f in cfg.train_files}
+    m, d, t = rc.parse_args(adapt_argv(cfg, Path("m"), Path("p.csv"), Path("a"), cuda=False) + ["--bf16", "false"])
+    assert m.model_name_or_path == "m" and m.config_overrides is None and not t.load_best_model_at_end
+    assert d.data == ["p.csv"] and d.val_mode == "none" and t.max_steps == cfg.adapt_steps
 
 
 def test_profile_overrides_and_bad_files(tmp_path):
