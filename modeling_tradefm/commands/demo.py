@@ -3,7 +3,7 @@
 embedded real samples — ingest, pre-train, adapt, fit baselines, roll out, evaluate, report.
 
 Profiles live in ``configs/demo/``: ``quick`` (default; about 5 minutes on 2 CPU cores),
-``long`` (about an hour on CPU) and ``gpu``. See ``modeling_tradefm/demo.py`` for the protocol.
+``long`` (about 25 minutes on 2 CPU cores) and ``gpu``. See ``modeling_tradefm/demo.py`` for the protocol.
 """
 
 from __future__ import annotations
