@@ -97,6 +97,23 @@ def ewvwap_series(ts_ns, price, size, half_life_s):  # pragma: no cover - compil
 
 
 @njit(cache=True, nogil=True)
+def _id_table(order_id, extra, width):  # pragma: no cover - compiled
+    """An empty order-id hash table for ``_slot``: ``(table [cap, width], mask)``.
+
+    ``cap`` is a power of two ≥ 2·(ids that may be inserted) + 16, i.e. a load factor ≤ 1/2:
+    the ids are the non-zero ``order_id`` plus ``extra`` (orders seeded before record 0).
+    """
+    n_ids = extra
+    for i in range(len(order_id)):
+        if order_id[i] != 0:
+            n_ids += 1
+    cap = 16
+    while cap < 2 * n_ids + 16:
+        cap *= 2
+    return np.zeros((cap, width), np.int64), cap - 1
+
+
+@njit(cache=True, nogil=True)
 def _slot(table, key, mask):  # pragma: no cover - compiled
     """Find or insert ``key`` (≠ 0) in ``table`` [cap, 4] (linear probing); returns its row.
 
@@ -223,15 +240,7 @@ def scan_session(
         EW-VWAP after the first counted execution, NaN if none).
     """
     n = len(ts)
-    n_ids = 0  # rows that may insert an order id: bounds the table's load factor at 1/2
-    for i in range(n):
-        if order_id[i] != 0:
-            n_ids += 1
-    cap = 16
-    while cap < 2 * n_ids + 16:
-        cap *= 2
-    mask = cap - 1
-    table = np.zeros((cap, 4), np.int64)  # order state, see _slot
+    table, mask = _id_table(order_id, 0, 4)  # order state, see _slot
 
     src = np.empty(2 * n, np.int64)
     o_ts = np.empty(2 * n, np.int64)
@@ -506,15 +515,8 @@ def lobster_messages(
         at int64 [k] (the record each row comes from), k ≤ 2n.
     """
     n = len(ts)
-    n_ids = len(seed_id)
-    for i in range(n):
-        if order_id[i] != 0:
-            n_ids += 1
-    cap = 16
-    while cap < 2 * n_ids + 16:
-        cap *= 2
-    mask = cap - 1
-    table = np.zeros((cap, 5), np.int64)  # key, price, visible size (-1 unknown), pending fills, side
+    # key, price, visible size (-1 unknown), pending fills, side
+    table, mask = _id_table(order_id, len(seed_id), 5)
     for j in range(len(seed_id)):
         s = _slot(table, seed_id[j], mask)
         table[s, 1] = seed_price[j]
