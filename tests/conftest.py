@@ -21,11 +21,25 @@ REAL_DATA = Path(os.environ.get("TRADEFM_REAL_DATA", REPO_ROOT.parent / "shared"
 SAMPLES = REPO_ROOT / "data" / "samples"
 
 
+# Shared files with an embedded copy in data/samples (same records; see data/samples/README.md):
+# a clone without ../shared still runs the tests that need only these.
+EMBEDDED = {
+    ("databento", "glbx-esh4", "esh4-glbx-mdp3-20231225.mbo.csv.zst"): "databento/esh4-glbx-mdp3-20231225.mbo.csv.zst",
+    ("lobster", "AAPL_2012-06-21_34200000_37800000_message_50.csv"):
+        "lobster/AAPL_2012-06-21_34200000_37800000_message_50.csv.zst",
+    ("lobster", "AMZN_2012-06-21_34200000_57600000_message_1.csv"):
+        "lobster/AMZN_2012-06-21_34200000_57600000_message_1.csv.zst",
+}
+
+
 def real_path(*parts: str) -> Path:
-    """Path under the shared real-data folder; skips the calling test when it is absent."""
+    """Path under the shared real-data folder, else its embedded copy; skips the test when neither exists."""
     path = REAL_DATA.joinpath(*parts)
+    if not path.exists() and tuple(parts) in EMBEDDED:
+        path = SAMPLES / EMBEDDED[tuple(parts)]
     if not path.exists():
-        pytest.skip(f"real sample data not found at {path} (set TRADEFM_REAL_DATA to ../shared/data/real)")
+        pytest.skip(f"real sample data not found at {REAL_DATA.joinpath(*parts)} "
+                    "(set TRADEFM_REAL_DATA to ../shared/data/real)")
     return path
 
 
