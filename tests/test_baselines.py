@@ -374,7 +374,8 @@ def test_closed_loop_fake_book(fitted, which):
 
 @pytest.mark.parametrize("which", [0, 1])
 def test_closed_loop_simulator(fitted, which):
-    sim = pytest.importorskip("modeling_tradefm.simulator")
+    from modeling_tradefm import simulator as sim
+
     books = []
     for _ in range(3):
         s = sim.Simulator(tick_size=TICK)

@@ -383,15 +383,8 @@ def _same(a, b) -> None:
     assert np.array_equal(a.contexts, b.contexts)
 
 
-def require_pipeline() -> None:
-    """Skip (not fail) in a partial checkout that lacks one of the modules a TradeFM rollout needs."""
-    for module in ("io", "features", "tokenization_tradefm", "modeling_tradefm", "simulator"):
-        pytest.importorskip(f"modeling_tradefm.{module}")
-
-
 @pytest.fixture(scope="module")
 def prefix():
-    require_pipeline()
     return es_prefix()
 
 
@@ -554,7 +547,6 @@ def test_generate_cli_accepts_a_baseline_folder(tmp_path, prefix):
 
 def test_vectorised_decode_equals_per_row_decode():
     """The batched decode path draws exactly what per-row calls with per-rollout streams draw."""
-    pytest.importorskip("modeling_tradefm.tokenization_tradefm")
     from modeling_tradefm.generation_tradefm import _probe_row_streams, _RowStreams
 
     from modeling_tradefm.tokenization_tradefm import TradeFMTokenizer

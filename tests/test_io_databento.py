@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from conftest import REAL_DATA, real_path
+from conftest import real_path
 from modeling_tradefm.errors import DataError
 from modeling_tradefm.events import ACTION_ADD, ACTION_CLEAR, F_SNAPSHOT, UNDEF_PRICE, EventTable
 from modeling_tradefm.io import expand_paths, iter_files, read_events, read_file, write_mbo_csv
@@ -93,8 +95,7 @@ def test_mbo_csv_writer_keeps_participant_flag(tmp_path):
 
 
 def test_globs_lists_and_read_events():
-    pattern = str(REAL_DATA / "databento" / "glbx-esh4" / "*.mbo.csv.zst")
-    real_path("databento/glbx-esh4")
+    pattern = str(real_path("databento/glbx-esh4") / "*.mbo.csv.zst")
     files = expand_paths(pattern)
     assert [p.name for p in files] == ["esh4-glbx-mdp3-20231224.mbo.csv.zst", "esh4-glbx-mdp3-20231225.mbo.csv.zst"]
     ev = read_events([pattern], progress=False)
@@ -102,7 +103,7 @@ def test_globs_lists_and_read_events():
     reports = [r.report for r in iter_files(files)]
     assert [r.records for r in reports] == [8_725, 68_792]
     with pytest.raises(DataError, match="matches no file"):
-        expand_paths(str(REAL_DATA / "nothing-*.dbn"))
+        expand_paths(str(Path(pattern).parent / "nothing-*.dbn"))
 
 
 def test_pretty_csv_undef_price_is_empty_field(tmp_path):

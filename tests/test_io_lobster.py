@@ -103,7 +103,6 @@ def test_lobster_to_mbo_csv_to_lobster_round_trip(tmp_path, name):
 
 
 def test_write_lobster_with_orderbook_matches_simulator(tmp_path):
-    pytest.importorskip("modeling_tradefm.simulator")
     from modeling_tradefm.simulator import lobster_orderbook
 
     ev = read_file(real_path(AAPL10)).events

@@ -23,7 +23,6 @@ NAME = "AAPL_2012-06-21_34200000_57600000_{}_10.csv"
 
 @pytest.fixture(scope="module")
 def oracle():
-    pytest.importorskip("modeling_tradefm.io")
     folder = real_path("lobster", "aapl10-head")
     msg, book_path = folder / NAME.format("message"), folder / NAME.format("orderbook")
     events, n_msg = read_messages(msg)
@@ -91,7 +90,6 @@ def test_cli_detects_a_wrong_book(oracle, tmp_path, capsys):
 
 
 def test_cli_databento_and_errors(tmp_path, capsys):
-    pytest.importorskip("modeling_tradefm.io")
     path = real_path("databento", "glbx-esh4", "esh4-glbx-mdp3-20231224.mbo.dbn.zst")
     out = tmp_path / "es.csv"
     assert main(["replay", str(path), "--levels", "5", "-o", str(out)]) == 0

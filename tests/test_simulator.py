@@ -226,7 +226,8 @@ def test_growth_beyond_initial_capacity():
 
 
 def test_vwap_matches_features_recursion():
-    features = pytest.importorskip("modeling_tradefm.features")
+    from modeling_tradefm import features
+
     sim = Simulator(vwap_half_life_s=2.0)
     ref = features.EWVWAP(2.0)
     sim.submit(0, "A", "A", 101 * P, 100)
@@ -250,8 +251,9 @@ def test_lobster_row_layout_and_orderbook_function():
 
 # ---- real data ---------------------------------------------------------------------------------
 def _read(path):
-    io = pytest.importorskip("modeling_tradefm.io")
-    return io.read_file(path).events
+    from modeling_tradefm.io import read_file
+
+    return read_file(path).events
 
 
 def test_es_day_replays_from_snapshot_uncrossed_with_no_unknown_ids():
