@@ -1,4 +1,4 @@
-"""Usage errors and help of every ``tradefm`` sub-command (``commands/_argparse.py``)."""
+"""Usage errors and help of every ``tradefm`` sub-command (``commands/_argparse.py``), and progress output."""
 
 from __future__ import annotations
 
@@ -96,3 +96,20 @@ def test_plain_text_removes_only_markup():
     assert plain_text(":class:`~modeling_tradefm.simulator.Simulator`, *uncertain*, `x`") == "Simulator, uncertain, x"
     assert plain_text("prints one JSON object::\n\n    {}") == "prints one JSON object:\n\n    {}"
     assert plain_text("glob *.dbn or 2*3*4, a::b") == "glob *.dbn or 2*3*4, a::b"
+
+
+def test_hawkes_fit_progress_is_a_bar_over_iterations(capsys):
+    """``fit-baseline hawkes`` progress: one tqdm bar counting L-BFGS-B iterations out of ``maxiter``
+    (before: an "evaluation N" line every 25 evaluations, with no total)."""
+    from modeling_tradefm.baselines import HawkesParams, fit_hawkes_mle, simulate_hawkes
+
+    true = HawkesParams(mu=[0.4, 0.3], alpha=[[0.3, 0.15], [0.2, 0.35]], beta=[2.0, 5.0])
+    times, types = simulate_hawkes(true, 2_000.0, seed=3)
+    fit = fit_hawkes_mle([(times, types, 2_000.0)], 2, maxiter=400, progress=True)
+    err = capsys.readouterr().err
+    assert not fit.stationarity_enforced and 5 < fit.iterations < 400
+    final = err.rsplit("\r", 1)[-1]
+    assert final.startswith("hawkes mle:") and f" {fit.iterations}/400 " in final and "log-likelihood" in final
+    assert "evaluation" not in err
+    fit_hawkes_mle([(times, types, 2_000.0)], 2, maxiter=400, progress=False)
+    assert capsys.readouterr().err == ""
