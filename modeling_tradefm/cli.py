@@ -12,6 +12,7 @@ import argparse
 import importlib
 import sys
 
+from .commands._argparse import CommandParser
 from .errors import DataError
 
 # Order = order in ``tradefm --help``.
@@ -29,7 +30,7 @@ COMMANDS = [
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="tradefm",
         description="TradeFM: generative order-flow model, LOB simulator and evaluation on Level-3 (MBO) data.",
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import numpy as np
-
 from conftest import real_path
+
 from modeling_tradefm.cli import main
 from modeling_tradefm.io import read_file
 
@@ -61,20 +61,60 @@ def test_convert_to_lobster(tmp_path, capsys):
     assert back.events.equals(orig.events)  # same symbol → same instrument id; rows identical
 
 
-def test_convert_cme_day_to_lobster_continues_the_previous_date(tmp_path, capsys):
-    """The ES file spans two New York dates (the snapshot at 19:00 on the 24th, trading on the 25th):
-    the second file starts from the snapshot's book and knows its orders, so it holds exactly the
-    rows (and books) of the whole session written at once."""
+def _replay_check(capsys, msg) -> tuple[int, str]:
+    book = str(msg).replace("_message_", "_orderbook_")
+    rc = main(["replay", str(msg), "--lobster-orderbook", book, "--check", "-o", str(msg.parent / "replayed.csv")])
+    return rc, capsys.readouterr().err
+
+
+def test_convert_cme_day_to_lobster_keeps_the_session_whole(tmp_path, capsys):
+    """One file per session that ``inspect`` reports: the snapshot (19:00 New York on the 24th,
+    00:00 UTC) stays in the file of the UTC date 2023-12-25, at negative times, so the file
+    replays alone to its orderbook: ``replay --check`` finds every row of all 40 columns equal
+    and none uncertain (before: a snapshot-only file of the 24th and a file of the 25th that
+    lacked its 8,725 orders, 59,852 of 60,806 rows uncertain)."""
+    src = real_path(ES)
+    assert main(["inspect", "--json", str(src)]) == 0
+    sessions = json.loads(capsys.readouterr().out)["files"][0]["sessions"]
+    assert [(s["symbol"], s["date"]) for s in sessions] == [("ESH4", "2023-12-25")]
+    assert main(["convert", str(src), "--to", "lobster", "-o", str(tmp_path / "lob")]) == 0
+    capsys.readouterr()
+    names = sorted(f.name for f in (tmp_path / "lob").iterdir())
+    assert names == ["ESH4_2023-12-25_-18000000_68399446_message_10.csv",
+                     "ESH4_2023-12-25_-18000000_68399446_orderbook_10.csv"]
+    msg = tmp_path / "lob" / names[0]
+    back = read_file(msg)
+    ev = read_file(src).events
+    assert back.report.records == 69_531 and back.report.info["unknown_order_id"] == 0
+    assert back.events.ts_recv[0] == ev.ts_recv[0] and back.events.ts_recv[-1] == ev.ts_recv[-1]
+    raw = np.loadtxt(msg, delimiter=",", ndmin=2)
+    assert (raw[:8_725, 1] == 1).all() and raw[0, 0] == -18_000.0 and raw[8_725, 0] > 61_200  # snapshot, then 17:00 NY
+    rc, err = _replay_check(capsys, msg)
+    assert rc == 0, err
+    assert "69531 of 69531 rows equal in all 40 columns; 0 rows differ" in err and "uncertain" not in err
+
+
+def test_convert_cme_trade_dates_continue_each_other(tmp_path, capsys):
+    """``--sessions cme``: the snapshot (18:00 Chicago on the 24th) is trade date 2023-12-25, the
+    trading from 16:00 Chicago on the 25th trade date 2023-12-26. The second file starts from the
+    snapshot's book and knows its orders, so it holds exactly the rows (and books) of the whole data
+    written at once; replayed alone it cannot know the orders resting beyond the 10 levels of its
+    first row, and says so."""
     from modeling_tradefm.io.lobster import lobster_messages_and_book
 
     src = real_path(ES)
-    assert main(["convert", str(src), "--to", "lobster", "-o", str(tmp_path / "lob")]) == 0
+    assert main(["convert", str(src), "--to", "lobster", "--sessions", "cme", "-o", str(tmp_path / "lob")]) == 0
     msgs = sorted((tmp_path / "lob").glob("*_message_10.csv"))
-    assert [m.name.split("_")[1] for m in msgs] == ["2023-12-24", "2023-12-25"]
-    rows, _, book, _ = lobster_messages_and_book(read_file(src).events, 10, "2023-12-25")
-    keep = rows[:, 0] >= 0  # the rows of the 25th
+    assert [m.name for m in msgs] == ["ESH4_2023-12-25_-18000000_-18000000_message_10.csv",
+                                      "ESH4_2023-12-26_-25199819_-18000554_message_10.csv"]
+    rows, at, book, _ = lobster_messages_and_book(read_file(src).events, 10, "2023-12-26")
+    keep = at >= 8_725  # the rows of the live events (trade date 2023-12-26)
     written = np.loadtxt(msgs[1], delimiter=",", dtype=np.float64, ndmin=2)
-    assert len(written) == keep.sum() > 50_000
+    assert len(written) == keep.sum() == 60_806
     assert (written[:, 1:].astype(np.int64) == rows[keep][:, 1:]).all()
+    assert np.allclose(written[:, 0], rows[keep][:, 0] / 1e9, rtol=0, atol=1e-6)
     books = np.loadtxt(str(msgs[1]).replace("_message_", "_orderbook_"), delimiter=",", dtype=np.int64)
     assert (books == book[keep]).all() and (books[0, [1, 3]] > 0).all()  # starts from the snapshot's book
+    rc, err = _replay_check(capsys, msgs[1])
+    assert rc == 0 and "every determined cell equals" in err
+    assert "orders resting beyond the seeded levels before message 1 are in neither file" in err

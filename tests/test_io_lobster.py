@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import SAMPLES, real_path
+
 from modeling_tradefm.events import (
     ACTION_ADD,
     ACTION_CANCEL,
@@ -21,10 +21,13 @@ from modeling_tradefm.events import (
 from modeling_tradefm.io import read_file, write_lobster, write_mbo_csv
 from modeling_tradefm.io.lobster import (
     events_to_lobster_messages,
+    format_lobster_time,
     lobster_messages_and_book,
     ny_seconds_to_utc_ns,
+    parse_lobster_name,
     read_lobster_messages,
     symbol_instrument_id,
+    utc_ns_to_ny_seconds_ns,
 )
 
 AMZN = "lobster/AMZN_2012-06-21_34200000_57600000_message_1.csv"
@@ -69,6 +72,27 @@ def test_dst_aware_time_conversion():
     assert ny_seconds_to_utc_ns("2012-06-21", s)[0] == np.datetime64("2012-06-21T13:30", "ns").astype(np.int64)
     t = np.array([3_600, 10_800]) * 10**9  # 01:00 EST, 03:00 EDT
     assert (ny_seconds_to_utc_ns("2012-03-11", t) == np.array(["2012-03-11T06:00", "2012-03-11T07:00"], "datetime64[ns]").astype(np.int64)).all()
+
+
+def test_times_before_midnight_and_past_24h():
+    """A session counted from the New York midnight of its date: negative times (the evening before)
+    and times past 86,400 s take the UTC offset of their own wall-clock hour, not of that midnight."""
+    utc = lambda *t: np.array(t, "datetime64[ns]").astype(np.int64)  # noqa: E731
+    h = 3_600 * 10**9
+    # 2012-03-11 01:00 EST is 06:00 UTC; counted from 2012-03-12 (EDT) it is −23 h
+    assert ny_seconds_to_utc_ns("2012-03-12", np.array([-23 * h]))[0] == utc("2012-03-11T06:00")[0]
+    # the CME sample's snapshot, 19:00 EST on the 24th, counted from the 25th
+    assert ny_seconds_to_utc_ns("2023-12-25", np.array([-5 * h]))[0] == utc("2023-12-25T00:00")[0]
+    # 03:00 EDT on 2012-03-11, counted from the 10th (EST): 27 h
+    assert ny_seconds_to_utc_ns("2012-03-10", np.array([27 * h]))[0] == utc("2012-03-11T07:00")[0]
+    ts = utc("2012-03-10T12:00", "2012-03-11T06:59:59.999999999", "2012-03-11T07:00", "2012-03-12T02:00")
+    local = utc_ns_to_ny_seconds_ns("2012-03-11", ts)
+    # 07:00 EST on the 10th, 01:59:59.999999999 EST, 03:00 EDT, 22:00 EDT
+    assert (local == np.array([-17 * h, 2 * h - 1, 3 * h, 22 * h])).all()
+    assert (ny_seconds_to_utc_ns("2012-03-11", local) == ts).all()
+    assert format_lobster_time(np.array([-18_000 * 10**9, -1, -1_500_000_000, 5])).to_pylist() == [
+        "-18000.000000000", "-0.000000001", "-1.500000000", "0.000000005"]
+    assert parse_lobster_name("ESH4_2023-12-25_-18000000_68399446_message_10.csv")["start_ms"] == -18_000_000
 
 
 @pytest.mark.parametrize("name", [AMZN, AAPL10])
@@ -201,7 +225,7 @@ def es_day(tmp_path_factory):
     # the resting orders the data shows: the order id was added (or modified into the book) earlier
     shown = np.zeros(len(ev), dtype=bool)
     seen: set[int] = set()
-    for i, (a, o) in enumerate(zip(ev.action.tolist(), ev.order_id.tolist())):
+    for i, (a, o) in enumerate(zip(ev.action.tolist(), ev.order_id.tolist(), strict=True)):
         if a in (ACTION_ADD, ACTION_MODIFY):
             seen.add(o)
         elif a == ACTION_FILL:
@@ -210,7 +234,7 @@ def es_day(tmp_path_factory):
     # the fill off the book there, the MBO book has not
     pending = np.zeros(len(ev) + 1, dtype=np.int64)
     open_fill: dict[int, int] = {}
-    for i, (a, o) in enumerate(zip(ev.action.tolist(), ev.order_id.tolist())):
+    for i, (a, o) in enumerate(zip(ev.action.tolist(), ev.order_id.tolist(), strict=True)):
         if a == ACTION_FILL and shown[i]:
             open_fill.setdefault(o, i)
         elif a in (ACTION_CANCEL, ACTION_MODIFY) and o in open_fill:
@@ -333,3 +357,28 @@ def test_write_lobster_slice_after_initial(tmp_path, es_day):
     # without the prefix, M records of earlier orders would become new orders (type 1)
     alone, _, _ = events_to_lobster_messages(ev[cut_pending:], "2023-12-24")
     assert (alone[:, 1] == 1).sum() > (rows[at >= cut_pending][:, 1] == 1).sum()
+
+
+def test_convert_round_trip_replays_to_the_mbo_book(tmp_path, es_day, capsys):
+    """MBO → ``tradefm convert --to lobster`` → read back → replay: the file is the whole day's rows
+    counted from the session's date (the 25th: the times of ``es_day``, written from the 24th, less
+    86,400 s), its times read back to the MBO ``ts_recv`` to the ns, its replay gives the orderbook
+    file after every message, and the MBO book wherever the two views can agree (see
+    ``test_es_replayed_messages_give_the_mbo_book``)."""
+    from modeling_tradefm.cli import main
+    from modeling_tradefm.simulator import lobster_orderbook
+
+    assert main(["convert", str(ES), "--to", "lobster", "-o", str(tmp_path)]) == 0
+    capsys.readouterr()
+    (msg,) = tmp_path.glob("*_message_10.csv")
+    back = read_file(msg, orderbook=True)
+    raw, rows, at = _raw_rows(msg), es_day["rows"], es_day["at"]
+    assert raw.shape == rows.shape
+    assert (raw[:, 1:] == rows[:, 1:]).all() and (raw[:, 0] == rows[:, 0] - 86_400 * 10**9).all()
+    assert (raw[:, 0] < 0).sum() == 8_725  # the snapshot, 19:00 New York on the 24th
+    last = (back.events.flags & F_LAST) != 0
+    assert (back.events.ts_recv[last] == es_day["ev"].ts_recv[at]).all()
+    replay = lobster_orderbook(back.events, levels=10)[last]
+    assert (replay == back.orderbook).all()
+    cmp = np.append(at[1:] != at[:-1], True) & es_day["settled"][at]
+    assert cmp.sum() > 50_000 and (replay[cmp] == es_day["mbo_book"][at][cmp]).all()

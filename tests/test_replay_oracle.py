@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import real_path
+
 from modeling_tradefm.cli import main
-from modeling_tradefm.commands.replay import determined_mask, read_lobster_book, read_messages, replay_lobster
+from modeling_tradefm.commands.replay import (
+    determined_mask,
+    messages_beyond_depth,
+    read_lobster_book,
+    read_messages,
+    replay_lobster,
+)
 from modeling_tradefm.simulator import Simulator
 
 NAME = "AAPL_2012-06-21_34200000_57600000_{}_10.csv"
@@ -97,3 +103,38 @@ def test_cli_databento_and_errors(tmp_path, capsys):
     assert rows.shape == (8725, 20) and rows[-1, 0] > rows[-1, 2] > 0
     assert main(["replay", str(path), "--levels", "0", "-o", str(out)]) == 2
     assert main(["replay", str(tmp_path / "missing_message_10.csv"), "-o", str(out)]) == 2
+
+
+def test_cli_refuses_bad_options_before_any_work(oracle, tmp_path, capsys):
+    """``--check`` without a book to compare with (and the like) fails at once: nothing is read
+    or written (before: the whole file was replayed and written, then the run failed)."""
+    out = tmp_path / "out.csv"
+    es = real_path("databento", "glbx-esh4", "esh4-glbx-mdp3-20231224.mbo.dbn.zst")
+    cases = [
+        (["replay", str(oracle["msg"]), "--check"], "--check compares with a LOBSTER orderbook"),
+        (["replay", str(oracle["msg"]), "--strict"], "--strict only applies with --check"),
+        (["replay", str(es), "--lobster-orderbook", str(oracle["book_path"])], "needs a LOBSTER message file"),
+        (["replay", str(oracle["msg"]), "--lobster-orderbook", str(tmp_path / "none.csv"), "--check"], "no such file"),
+    ]
+    for argv, text in cases:
+        assert main(argv + ["-o", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert text in err and "replayed" not in err, err
+        assert not out.exists()
+
+
+def test_real_lobster_files_have_no_message_beyond_their_depth(oracle):
+    """The rule that tells a full-depth message file (``tradefm convert``) from a LOBSTER level-N one:
+    LOBSTER's own files never act beyond the N levels of the book before a message."""
+    amzn = real_path("lobster", "AMZN_2012-06-21_34200000_57600000_message_1.csv")
+    amzn_book = real_path("lobster", "AMZN_2012-06-21_34200000_57600000_orderbook_1.csv")
+    assert len(messages_beyond_depth(oracle["events"], oracle["book"])) == 0
+    events, _ = read_messages(amzn)
+    assert len(messages_beyond_depth(events, read_lobster_book(amzn_book))) == 0
+    # the same book with its 10th level dropped: the 7 messages that act between its 9th and 10th
+    # level (inside LOBSTER's window, beyond the cut one) now lie beyond it
+    deep = messages_beyond_depth(oracle["events"], oracle["book"][:, :36])
+    before, price, ask = oracle["book"][deep - 2], oracle["raw"][deep - 1, 4], oracle["raw"][deep - 1, 5] == -1
+    assert deep.tolist() == [59, 104, 145, 146, 175, 292, 579]
+    assert np.where(ask, (price > before[:, 32]) & (price <= before[:, 36]),
+                    (price < before[:, 34]) & (price >= before[:, 38])).all()

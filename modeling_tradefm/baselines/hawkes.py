@@ -304,7 +304,8 @@ def fit_hawkes_mle(
         max_spectral_radius: stationarity cap on ρ(α) (see the module docstring).
         maxiter: L-BFGS-B iterations.
         init: starting point (default: μ = half the empirical rates, α = 0.5/D, β = the mean event rate).
-        progress: print one line per 25 iterations.
+        progress: a tqdm bar over the L-BFGS-B iterations (total ``maxiter``; a second one for the
+            refit under the stationarity cap), with the current log-likelihood.
 
     Returns:
         HawkesFit.
@@ -345,7 +346,7 @@ def fit_hawkes_mle(
         return mu, alpha, np.exp(lb)[ties], np.exp(lb)
 
     scale = float(n_events)
-    it = [0]
+    last_ll = [float("nan")]  # of the latest evaluation, for the progress bar
 
     def objective(x, alpha_fixed=None):
         mu, alpha, beta, b = unpack(x, alpha_fixed)
@@ -357,15 +358,23 @@ def fit_hawkes_mle(
             grad = np.concatenate([gm, np.where(alpha_free, ga, 0.0).ravel(), g_lb])
         else:
             grad = np.concatenate([gm, g_lb])
-        it[0] += 1
-        if progress and it[0] % 25 == 0:
-            print(f"  hawkes mle: evaluation {it[0]}, log-likelihood {ll:.6g}", flush=True)
+        last_ll[0] = float(ll)
         return -ll / scale, -grad / scale
+
+    def lbfgsb(fun, x, bnds, desc):
+        from tqdm.auto import tqdm
+
+        with tqdm(total=maxiter, desc=desc, unit="it", disable=not progress) as bar:
+            def step(_xk):  # L-BFGS-B calls it once per iteration (not per evaluation)
+                bar.set_postfix_str(f"log-likelihood {last_ll[0]:.6g}", refresh=False)
+                bar.update(1)
+
+            return minimize(fun, x, jac=True, method="L-BFGS-B", bounds=bnds, callback=step,
+                            options={"maxiter": maxiter, "ftol": 1e-12, "gtol": 1e-8})
 
     x0 = np.concatenate([mu0, alpha0.ravel(), np.clip(np.log(b0), log_lo, log_hi)])
     bounds = [(1e-10, None)] * dim + [(0.0, None)] * (dim * dim) + [(log_lo, log_hi)] * nb
-    res = minimize(objective, x0, jac=True, method="L-BFGS-B", bounds=bounds,
-                   options={"maxiter": maxiter, "ftol": 1e-12, "gtol": 1e-8})
+    res = lbfgsb(objective, x0, bounds, "hawkes mle")
     mu, alpha, beta, b = unpack(res.x)
     enforced = False
     converged, iterations = bool(res.success), int(res.nit)
@@ -374,9 +383,8 @@ def fit_hawkes_mle(
         enforced = True
         alpha = alpha * (max_spectral_radius * (1 - 1e-9) / rho)
         x1 = np.concatenate([mu, np.log(b)])
-        res = minimize(lambda x: objective(x, alpha), x1, jac=True, method="L-BFGS-B",
-                       bounds=[(1e-10, None)] * dim + [(log_lo, log_hi)] * nb,
-                       options={"maxiter": maxiter, "ftol": 1e-12, "gtol": 1e-8})
+        res = lbfgsb(lambda x: objective(x, alpha), x1, [(1e-10, None)] * dim + [(log_lo, log_hi)] * nb,
+                     "hawkes mle (ρ capped)")
         mu, alpha, beta, b = unpack(res.x, alpha)
         converged, iterations = bool(res.success), iterations + int(res.nit)
     params = HawkesParams(np.where(present, mu, 0.0), alpha, beta)

@@ -3,36 +3,40 @@
 
 * ``--to mbo-csv``: all inputs (concatenated in file order) into one Databento integer MBO CSV;
   OUT ends in ``.csv`` or ``.csv.zst``.
-* ``--to lobster``: OUT is a directory; one LOBSTER message file per ``(instrument, New York date)``
-  named ``{SYMBOL}_{DATE}_{start_ms}_{end_ms}_message_{LEVELS}.csv`` (start/end = first/last
-  message in ms after midnight), plus the matching ``_orderbook_{LEVELS}.csv`` unless
-  ``--no-orderbook``. The orderbook is the simulator's replay of the messages (a file that starts
-  mid-day without a snapshot gives the book of the orders seen, not the venue's full book). The
-  files of one instrument continue each other: the book at the end of a date (e.g. a CME snapshot
-  stamped the evening before) is where the next date's file starts, and its orders are known to
-  that file's messages.
+* ``--to lobster``: OUT is a directory; one LOBSTER message file per session ``(instrument,
+  trading date)`` of ``features.split_sessions`` -- the sessions ``tradefm inspect`` reports (UTC
+  calendar dates; ``--sessions cme``: CME trade dates, as ``tradefm generate --sessions cme``) --
+  named ``{SYMBOL}_{DATE}_{start_ms}_{end_ms}_message_{LEVELS}.csv`` (DATE = the session's date,
+  start/end = first/last event in ms after New York midnight of DATE, negative before it: the
+  rule is in ``modeling_tradefm.io.lobster``), plus the matching ``_orderbook_{LEVELS}.csv``
+  unless ``--no-orderbook``. A snapshot stays in its session's file (its adds are the file's
+  first messages), so a file that starts with one replays alone to its orderbook. The orderbook
+  is the simulator's replay of the messages (a session that starts mid-day without a snapshot
+  gives the book of the orders seen, not the venue's full book). The files of one instrument
+  continue each other: a session's messages know the orders resting at the end of the previous
+  session, and its orderbook starts from that book.
 """
 
 from __future__ import annotations
 
-import os
-from datetime import datetime
+import re
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import DataError
-from ..events import NS_PER_SECOND
+
+
+def _file_symbol(symbol: str) -> str:
+    """The symbol as a file-name field: no space or path separator."""
+    return re.sub(r"[ /]", "-", symbol)
 
 
 def run(args) -> int:
     from ..io import read_events, write_lobster, write_mbo_csv
-    from ..io.lobster import NEW_YORK, utc_ns_to_ny_seconds_ns
 
+    if args.to == "mbo-csv" and not str(args.output).lower().endswith((".csv", ".csv.zst")):
+        raise DataError(args.output, "--to mbo-csv writes one file: give -o a name ending in .csv or .csv.zst")
     events = read_events(args.inputs, progress=False, on_invalid="skip" if args.skip_invalid else "error")
     if args.to == "mbo-csv":
-        if not str(args.output).lower().endswith((".csv", ".csv.zst")):
-            raise DataError(args.output, "--to mbo-csv writes one file: give -o a name ending in .csv or .csv.zst")
         n = write_mbo_csv(events, args.output)
         print(f"wrote {n:,} events to {args.output}")
         return 0
@@ -41,28 +45,25 @@ def run(args) -> int:
     if len(events) == 0:
         print("no events to write")
         return 0
-    secs = events.ts_recv // NS_PER_SECOND
-    ny_dates = np.array(
-        [datetime.fromtimestamp(int(s), tz=NEW_YORK).date().isoformat() for s in np.unique(secs // 3600) * 3600]
-    )
-    hour_keys = np.unique(secs // 3600)
-    date_of = ny_dates[np.searchsorted(hour_keys, secs // 3600)]
+    from ..features import FeatureConfig, split_sessions
+    from ..io.lobster import utc_ns_to_ny_seconds_ns
     from ..simulator import Simulator
 
-    for iid in np.unique(events.instrument_id):
-        book_before = None  # this instrument's book at the end of the previous date
-        for date in np.unique(date_of[events.instrument_id == iid]):
-            part = events[(events.instrument_id == iid) & (date_of == date)]
-            sym = part.symbol_of(int(iid)).replace(" ", "-").replace("/", "-")
-            t = utc_ns_to_ny_seconds_ns(str(date), part.ts_recv[[0, -1]]) // 1_000_000
-            stem = f"{sym}_{date}_{int(t[0])}_{int(t[1])}"
-            msg = out / f"{stem}_message_{args.levels}.csv"
-            book = None if args.no_orderbook else out / f"{stem}_orderbook_{args.levels}.csv"
-            info = write_lobster(part, msg, book, levels=args.levels, date=str(date), initial=book_before)
-            if book_before is None:
-                book_before = Simulator(keep_log=False)
-            book_before.apply(part)
-            print(f"wrote {info['messages']:,} messages to {msg}" + (f" and {book.name}" if book else ""))
+    config = FeatureConfig.cme() if args.sessions == "cme" else FeatureConfig()
+    books: dict[int, Simulator] = {}  # per instrument: the book at the end of its previous session
+    names: dict[str, int] = {}
+    for s in split_sessions(events, config):
+        sym = _file_symbol(s.symbol)
+        if names.setdefault(sym, s.instrument_id) != s.instrument_id:  # two instruments, one name
+            sym = f"{sym}-{s.instrument_id}"
+        t = utc_ns_to_ny_seconds_ns(s.date, s.events.ts_recv[[0, -1]]) // 1_000_000
+        stem = f"{sym}_{s.date}_{int(t[0])}_{int(t[1])}"
+        msg = out / f"{stem}_message_{args.levels}.csv"
+        book = None if args.no_orderbook else out / f"{stem}_orderbook_{args.levels}.csv"
+        before = books.get(s.instrument_id)
+        info = write_lobster(s.events, msg, book, levels=args.levels, date=s.date, initial=before)
+        books.setdefault(s.instrument_id, Simulator(keep_log=False)).apply(s.events)
+        print(f"wrote {info['messages']:,} messages to {msg}" + (f" and {book.name}" if book else ""))
     return 0
 
 
@@ -73,6 +74,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("-o", "--output", required=True, help="output file (mbo-csv) or directory (lobster)")
     p.add_argument("--levels", type=int, default=10, help="LOBSTER orderbook depth (default 10)")
     p.add_argument("--no-orderbook", action="store_true", help="LOBSTER: write only the message file")
+    p.add_argument("--sessions", choices=("utc", "cme"), default="utc",
+                   help="LOBSTER: one file per session by this trading-date rule: UTC calendar date (default, "
+                        "as inspect reports) or CME Globex trade date (America/Chicago, rolling at 16:00)")
     p.add_argument("--skip-invalid", action="store_true", help="skip and count invalid rows instead of stopping")
     p.set_defaults(func=run)
 

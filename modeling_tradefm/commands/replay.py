@@ -11,8 +11,12 @@ consistent).
 
 With ``--lobster-orderbook BOOK`` (LOBSTER input) the book before message 1 is derived from BOOK's
 first row by undoing message 1; levels beyond BOOK's depth are unknown, so rows whose shown levels
-reach past the seeded depth are reported as *uncertain* (not determined by the data). A Databento
-file starting with a snapshot is seeded from it (snapshot records produce rows too).
+reach past the seeded depth are reported as *uncertain* (not determined by the data). A LOBSTER
+level-N message file omits the events beyond its N-th level, so the known depth then shrinks as
+levels leave that window; a message file that holds events beyond the book's depth (as ``tradefm
+convert`` and ``generate`` write: every event at any depth) is detected from BOOK and read as
+complete. A Databento file starting with a snapshot is seeded from it (snapshot records produce
+rows too). The options are checked before anything is read or written.
 ``--check`` compares the output with BOOK: every cell the data determine must be equal (exit 1 on the
 first mismatch); cells beyond the determined depth are counted (``--strict`` fails on them too).
 """
@@ -20,7 +24,6 @@ first mismatch); cells beyond the determined depth are counted (``--strict`` fai
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
@@ -28,16 +31,42 @@ import numpy as np
 
 from ..errors import DataError
 from ..events import (
+    ACTION_ADD,
+    ACTION_CANCEL,
+    ACTION_FILL,
     F_LAST,
+    SIDE_ASK,
+    SIDE_BID,
     EventTable,
 )
 from ..simulator import Simulator
 
-_LOBSTER_NAME = re.compile(r"^(?P<symbol>[^_]+)_(?P<date>\d{4}-\d{2}-\d{2})_\d+_\d+_message_\d+")
-
 
 def _is_lobster(path: Path) -> bool:
-    return bool(_LOBSTER_NAME.match(path.name))
+    from ..io.lobster import parse_lobster_name
+
+    return parse_lobster_name(path).get("kind") == "message"
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse a combination of options that cannot work, before reading or writing anything.
+
+    Raises:
+        DataError: naming the message file and the option at fault.
+    """
+    path = Path(args.messages)
+    if int(args.levels) <= 0:
+        raise DataError(path, f"--levels must be positive, got {args.levels}")
+    if args.check and not args.lobster_orderbook:
+        raise DataError(path, "--check compares with a LOBSTER orderbook: give it with --lobster-orderbook BOOK")
+    if args.strict and not args.check:
+        raise DataError(path, "--strict only applies with --check")
+    if args.lobster_orderbook and not _is_lobster(path):
+        raise DataError(path, "--lobster-orderbook needs a LOBSTER message file (SYMBOL_DATE_start_end_message_N.csv)")
+    if not path.exists():
+        raise FileNotFoundError(2, "no such file", str(path))
+    if args.lobster_orderbook and not Path(args.lobster_orderbook).exists():
+        raise FileNotFoundError(2, "no such file", str(args.lobster_orderbook))
 
 
 def read_messages(path: str | Path) -> tuple[EventTable, int]:
@@ -87,6 +116,30 @@ def replay_lobster(events: EventTable, n_messages: int, levels: int, initial: Si
     return rows, known, sim
 
 
+def messages_beyond_depth(events: EventTable, book: np.ndarray) -> np.ndarray:
+    """Message rows (1-based) that act at a price beyond the deepest level of ``book``'s row before them.
+
+    A LOBSTER level-N message file holds only the events within the first N levels at their time,
+    so a real one has none (0 on the AAPL level-10 and AMZN level-1 samples); a file with all
+    events at any depth (``tradefm convert``/``generate`` write them) has many. Only a side that
+    shows all its levels in the row before counts; message 1 has no row before it.
+
+    Args:
+        events: the message file's events (``sequence`` = message row).
+        book: its LOBSTER orderbook rows (LOBSTER units).
+    """
+    from ..io.lobster import LOBSTER_PRICE_TO_NANO
+
+    deepest = 4 * (book.shape[1] // 4 - 1)
+    visible = np.isin(events.action, (ACTION_ADD, ACTION_CANCEL, ACTION_FILL)) & (events.sequence >= 2)
+    ev = events[visible]
+    before = book[ev.sequence.astype(np.int64) - 2]
+    price = ev.price // LOBSTER_PRICE_TO_NANO
+    ask, ask_sz, bid, bid_sz = (before[:, deepest + k] for k in range(4))
+    deep = ((ev.side == SIDE_ASK) & (ask_sz > 0) & (price > ask)) | ((ev.side == SIDE_BID) & (bid_sz > 0) & (price < bid))
+    return np.unique(ev.sequence[deep].astype(np.int64))
+
+
 def determined_mask(known: np.ndarray, levels: int) -> np.ndarray:
     """bool [n, 4·levels]: the cells of each row that the data determine (from ``known`` counts)."""
     k = np.arange(levels)
@@ -111,26 +164,40 @@ def _describe_ranges(idx: np.ndarray) -> str:
     return ", ".join(out[:20]) + (f", … ({len(out)} ranges)" if len(out) > 20 else "")
 
 
+def seed_from_orderbook(book_path, events: EventTable, n_msg: int, levels: int):
+    """The book before message 1 from a LOBSTER orderbook file (its first row, message 1 undone).
+
+    Returns:
+        (book rows int64 [n_msg, 4·L], the seeded Simulator, full_depth): ``full_depth`` when the
+        message file holds events beyond the book's depth (``messages_beyond_depth``): then no
+        level leaves the data's view, else the known range follows the N-th level inward.
+    """
+    book = read_lobster_book(book_path, levels)
+    if len(book) != n_msg:
+        raise DataError(book_path, f"{len(book)} rows but the message file has {n_msg}")
+    deep = messages_beyond_depth(events, book)
+    full_depth = bool(len(deep))
+    if full_depth:
+        print(f"{len(deep)} messages (first: row {deep[0]}) act beyond the {book.shape[1] // 4} levels of the "
+              "book before them, which a LOBSTER level-N file omits: read as a file of every event at any "
+              "depth (as tradefm convert writes), so no level leaves the data's view", file=sys.stderr)
+    try:
+        initial = Simulator.from_lobster_row(book[0, : 4 * levels], levels, undo=events[events.sequence == 1],
+                                             visible=not full_depth)
+    except ValueError as exc:
+        raise DataError(book_path, f"cannot derive the book before message 1: {exc}", row=1) from None
+    return book, initial, full_depth
+
+
 def run(args: argparse.Namespace) -> int:
+    check_arguments(args)
     path = Path(args.messages)
-    if not path.exists():
-        raise FileNotFoundError(2, "no such file", str(path))
     levels = int(args.levels)
-    if levels <= 0:
-        raise DataError(path, f"--levels must be positive, got {levels}")
     events, n_msg = read_messages(path)
-    book = None
+    book, initial, full_depth = None, None, False
     if _is_lobster(path):
-        initial = None
         if args.lobster_orderbook:
-            book = read_lobster_book(args.lobster_orderbook, levels)
-            if len(book) != n_msg:
-                raise DataError(args.lobster_orderbook, f"{len(book)} rows but the message file has {n_msg}")
-            first = events[events.sequence == 1]
-            try:
-                initial = Simulator.from_lobster_row(book[0, : 4 * levels], levels, undo=first)
-            except ValueError as exc:
-                raise DataError(args.lobster_orderbook, f"cannot derive the book before message 1: {exc}", row=1) from None
+            book, initial, full_depth = seed_from_orderbook(args.lobster_orderbook, events, n_msg, levels)
         rows, known, sim = replay_lobster(events, n_msg, levels, initial)
     else:
         sim = Simulator.from_events(events[:0])
@@ -149,13 +216,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"diagnostics: {counters}", file=sys.stderr)
     if n_unc:
         det = determined_mask(known, levels)
+        why = ("orders resting beyond the seeded levels before message 1 are in neither file" if full_depth
+               else "the source omits events beyond its depth")
         print(f"uncertain rows: {n_unc} of {len(rows)} show levels the data do not determine "
-              f"(the source omits events beyond its depth; {int((~det).sum())} of {det.size} cells): "
+              f"({why}; {int((~det).sum())} of {det.size} cells): "
               f"rows {_describe_ranges(np.flatnonzero(unc))}; determined levels per side: "
               f"bid min {int(known[:, 0].min())}, ask min {int(known[:, 1].min())}", file=sys.stderr)
     if args.check:
-        if book is None:
-            raise DataError(path, "--check needs --lobster-orderbook")
         ref = book[:, : 4 * levels]
         det = determined_mask(known, levels)
         diff = rows != ref
@@ -190,4 +257,4 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-__all__ = ["add_parser", "read_lobster_book", "read_messages", "replay_lobster", "run"]
+__all__ = ["add_parser", "check_arguments", "messages_beyond_depth", "read_lobster_book", "seed_from_orderbook", "read_messages", "replay_lobster", "run"]

@@ -22,13 +22,30 @@ type    events
 ======  ===================================================================================
 
 ``F_LAST`` is set on the last event of each row. Times: the New York UTC offset is taken per
-wall-clock hour of the file's date from ``zoneinfo`` (so a file on a DST-change day converts
-correctly). Prices: × 100,000 into 1e-9 units. ``instrument_id`` is not in LOBSTER: it is the
+wall-clock hour from ``zoneinfo`` (so a file on a DST-change day converts correctly). Prices: × 100,000 into 1e-9 units. ``instrument_id`` is not in LOBSTER: it is the
 CRC-32 of the symbol (stable across files and runs; override with ``instrument_id=``).
 
 Unknown order ids: cancels and executions (types 2, 3, 4) of orders whose submission is not in the
 file are kept (level-1 files are full of them; the simulator reduces level volume for them) and
 counted in ``report.info["unknown_order_id"]`` without dropping anything.
+
+Times of a session that is not a New York calendar day (CME). The reader takes every time as
+seconds after New York midnight of the date in the file name, negative times (the evening
+before) and times past 86,400 included; real LOBSTER files simply never have them. ``tradefm
+convert --to lobster`` writes one file per session of ``features.split_sessions`` (the sessions
+``tradefm inspect`` reports: UTC calendar dates by default, CME trade dates with
+``FeatureConfig.cme()``), names it by the session's date and counts its times from New York
+midnight OF THAT DATE. A session that opens the evening before therefore starts at negative
+times: the CME sample (UTC date 2023-12-25; Databento's snapshot stamped 00:00 UTC = 19:00 New
+York on the 24th, trading 22:00-24:00 UTC) is ``ESH4_2023-12-25_-18000000_68399446_message_10.csv``
+with times -18000.000000000 … 68399.446821072, and a CME trade date D (16:00 Chicago on D-1 to
+16:00 on D; the open is at 17:00) spans -25200 … 61200. The alternative, the New York date of the first event (times
+never negative), would name the file by a date that differs from the session's everywhere else
+(inspect, features, generate) and still need times past 86,400 for the same session. The
+start/end fields of the name are the first/last event in ms after that midnight, negative too
+(``parse_lobster_name`` reads them). Reading back gives the written ``ts_recv`` to the ns, except
+in the repeated autumn hour (01:00-02:00 New York on the first Sunday of November, when CME and
+NASDAQ are closed), which wall-clock times cannot tell apart: it is read as the first (EDT).
 
 ``write_lobster`` turns any EventTable back into message rows (see ``events_to_lobster_messages``:
 one type-4 row per execution of a visible resting order, the venue's bookkeeping C/M matched to
@@ -78,7 +95,7 @@ LOBSTER_EMPTY_ASK = 9_999_999_999
 LOBSTER_EMPTY_BID = -9_999_999_999
 MESSAGE_COLUMNS = ("time", "type", "order_id", "size", "price", "direction")
 _NAME = re.compile(
-    r"^(?P<symbol>.+?)_(?P<date>\d{4}-\d{2}-\d{2})_(?P<start>\d+)_(?P<end>\d+)_(?P<kind>message|orderbook)_(?P<levels>\d+)\.csv(\.zst)?$",
+    r"^(?P<symbol>.+?)_(?P<date>\d{4}-\d{2}-\d{2})_(?P<start>-?\d+)_(?P<end>-?\d+)_(?P<kind>message|orderbook)_(?P<levels>\d+)\.csv(\.zst)?$",
     re.IGNORECASE,
 )
 
@@ -103,41 +120,44 @@ def symbol_instrument_id(symbol: str) -> int:
     return zlib.crc32(symbol.encode("utf-8")) & 0xFFFFFFFF
 
 
+def _ny_midnight_epoch_ns(day: str) -> int:
+    """ns since the epoch of ``day``'s New York midnight read as if it were UTC (the wall-clock origin)."""
+    d = _date.fromisoformat(day)
+    return int((datetime(d.year, d.month, d.day) - datetime(1970, 1, 1)).total_seconds()) * NS_PER_SECOND
+
+
 def ny_seconds_to_utc_ns(day: str, seconds_ns: np.ndarray) -> np.ndarray:
     """ns after New York midnight of ``day`` (YYYY-MM-DD) → ns since the epoch, UTC (DST-aware, vectorised).
 
-    The UTC offset is looked up per wall-clock hour (0..47) of the day, as ``zoneinfo`` gives it for
-    that local time (``fold=0`` on the repeated autumn hour).
+    ``seconds_ns`` may be negative (before that midnight: the evening before) or beyond 24 h. The
+    UTC offset is looked up once per distinct wall-clock hour, as ``zoneinfo`` gives it for that
+    local time (``fold=0``: the first of the repeated autumn hour).
     """
     d = _date.fromisoformat(day)
     midnight = datetime(d.year, d.month, d.day)
-    hours = np.arange(48)
+    seconds_ns = np.asarray(seconds_ns, dtype=np.int64)
+    hours, inverse = np.unique(seconds_ns // (3600 * NS_PER_SECOND), return_inverse=True)
     offsets = np.array(
         [int((midnight + timedelta(hours=int(h))).replace(tzinfo=NEW_YORK).utcoffset().total_seconds()) for h in hours],
         dtype=np.int64,
     )
-    epoch_midnight_local = int((midnight - datetime(1970, 1, 1)).total_seconds()) * NS_PER_SECOND
-    h = np.clip(seconds_ns // (3600 * NS_PER_SECOND), 0, 47)
-    return epoch_midnight_local + seconds_ns - offsets[h] * NS_PER_SECOND
+    return _ny_midnight_epoch_ns(day) + seconds_ns - offsets[inverse.reshape(seconds_ns.shape)] * NS_PER_SECOND
 
 
 def utc_ns_to_ny_seconds_ns(day: str, ts_ns: np.ndarray) -> np.ndarray:
-    """Inverse of ``ny_seconds_to_utc_ns``: ns since the epoch → ns after New York midnight of ``day``."""
-    d = _date.fromisoformat(day)
-    midnight = datetime(d.year, d.month, d.day)
-    epoch_midnight_local = int((midnight - datetime(1970, 1, 1)).total_seconds()) * NS_PER_SECOND
-    # offset per UTC hour since local midnight; a local wall hour maps to one of these
+    """Inverse of ``ny_seconds_to_utc_ns``: ns since the epoch → ns after New York midnight of ``day``.
+
+    Negative before that midnight. The offset is looked up once per distinct UTC hour (New York's
+    transitions fall on whole UTC hours).
+    """
+    ts_ns = np.asarray(ts_ns, dtype=np.int64)
+    hours, inverse = np.unique(ts_ns // (3600 * NS_PER_SECOND), return_inverse=True)
+    utc = ZoneInfo("UTC")
     offsets = np.array(
-        [
-            int((midnight.replace(tzinfo=NEW_YORK) + timedelta(hours=int(h))).utcoffset().total_seconds())
-            for h in range(48)
-        ],
+        [int(datetime.fromtimestamp(int(h) * 3600, tz=utc).astimezone(NEW_YORK).utcoffset().total_seconds()) for h in hours],
         dtype=np.int64,
     )
-    first = int((midnight.replace(tzinfo=NEW_YORK) - datetime(1970, 1, 1, tzinfo=ZoneInfo("UTC"))).total_seconds())
-    first_ns = first * NS_PER_SECOND
-    h = np.clip((ts_ns - first_ns) // (3600 * NS_PER_SECOND), 0, 47)
-    return ts_ns + offsets[h] * NS_PER_SECOND - epoch_midnight_local
+    return ts_ns + offsets[inverse.reshape(ts_ns.shape)] * NS_PER_SECOND - _ny_midnight_epoch_ns(day)
 
 
 def read_lobster_messages(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -452,7 +472,8 @@ def events_to_lobster_messages(
 
     Args:
         events: one instrument's events in feed order.
-        date: New York date the times are counted from (default: the first event's).
+        date: the date whose New York midnight the times are counted from (default: the first
+            event's New York date; events before that midnight get negative times).
         initial: what precedes ``events``: an EventTable (the earlier events of the same
             instrument — exact: orders, sizes and pending fills carry over, so an ``M``/``C`` of an
             earlier order or the bookkeeping of an earlier fill is written correctly), or a
@@ -575,12 +596,14 @@ def _resting_orders(sim) -> list[np.ndarray]:
 
 
 def format_lobster_time(time_ns: np.ndarray) -> pa.Array:
-    """'34200.017459617'-style strings (9 decimals) from ns after midnight, vectorised."""
-    secs = time_ns // NS_PER_SECOND
-    frac = time_ns % NS_PER_SECOND
-    s = pa.compute.cast(pa.array(secs), pa.string())
-    f = pa.compute.utf8_lpad(pa.compute.cast(pa.array(frac), pa.string()), 9, "0")
-    return pa.compute.binary_join_element_wise(s, f, ".")
+    """'34200.017459617'-style strings (9 decimals) from ns after midnight, vectorised; '-18000.5…' before it."""
+    time_ns = np.asarray(time_ns, dtype=np.int64)
+    mag = np.abs(time_ns)
+    secs = pa.compute.cast(pa.array(mag // NS_PER_SECOND), pa.string())
+    frac = pa.compute.utf8_lpad(pa.compute.cast(pa.array(mag % NS_PER_SECOND), pa.string()), 9, "0")
+    sign = pa.array(np.where(time_ns < 0, "-", ""))
+    signed = pa.compute.binary_join_element_wise(sign, secs, "")
+    return pa.compute.binary_join_element_wise(signed, frac, ".")
 
 
 def write_lobster(
