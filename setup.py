@@ -28,7 +28,7 @@ REQUIRED = [
 ]
 
 EXTRAS = {
-    "tests": ["pytest>=8", "hypothesis>=6.100"],
+    "tests": ["pytest>=8", "hypothesis>=6.100", "ruff>=0.6"],
     "quality": ["ruff>=0.6"],
 }
 

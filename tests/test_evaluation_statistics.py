@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import real_path
 from scipy import stats
 
 from modeling_tradefm.evaluation.distances import (
@@ -14,8 +15,6 @@ from modeling_tradefm.evaluation.distances import (
     wasserstein1,
 )
 from modeling_tradefm.evaluation.stylized_facts import acf, excess_kurtosis, hill_tail_index, stylized_facts
-
-from conftest import real_path
 
 AAPL = ("lobster", "AAPL_2012-06-21_34200000_37800000_message_50.csv")
 
