@@ -16,7 +16,7 @@ REQUIRED = [
     "numpy>=1.26",
     "pyarrow>=15",
     "zstandard>=0.22",
-    "scipy>=1.11",
+    "scipy>=1.15",
     "tqdm>=4.66",
     "matplotlib>=3.8",
     "pyyaml>=6",
@@ -28,7 +28,7 @@ REQUIRED = [
 ]
 
 EXTRAS = {
-    "tests": ["pytest>=8", "hypothesis>=6.100"],
+    "tests": ["pytest>=8", "hypothesis>=6.100", "ruff>=0.6"],
     "quality": ["ruff>=0.6"],
 }
 

@@ -78,7 +78,7 @@ def bench_submit(es: EventTable, n_calls: int, repeat: int) -> tuple[float, floa
     price = np.where(market & (side == ord("B")), MARKET_PRICE_BID, np.where(market, MARKET_PRICE_ASK, price))
     size = rng.integers(1, 20, n_calls)
     ts = int(es.ts_recv[20000]) + np.arange(n_calls) * 1000
-    rows = list(zip(ts.tolist(), act.tolist(), side.tolist(), price.tolist(), size.tolist()))
+    rows = list(zip(ts.tolist(), act.tolist(), side.tolist(), price.tolist(), size.tolist(), strict=True))
 
     def loop():
         sim = base.copy()

@@ -2,8 +2,10 @@
 """TradeFM: a generative foundation model of Level-3 order flow, its LOB simulator and evaluation.
 
 Importing the package registers ``TradeFMConfig`` / ``TradeFMModel`` / ``TradeFMForCausalLM`` with
-transformers' Auto classes. Heavier parts (readers, simulator, evaluation) are imported lazily on
-first attribute access so that ``import modeling_tradefm`` stays cheap.
+transformers' Auto classes (so it imports torch and transformers: both are dependencies, and
+``AutoModelForCausalLM.from_pretrained`` must know the model type once the package is imported).
+The other parts (readers, features, simulator, generation, evaluation) are imported on first
+attribute access, so ``import modeling_tradefm`` imports neither numba nor pyarrow.
 """
 
 from __future__ import annotations
@@ -43,10 +45,11 @@ def __getattr__(name: str):
 
 def register_tradefm() -> None:
     """Register the TradeFM classes with transformers' Auto classes (idempotent)."""
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
+
     from .configuration_tradefm import TradeFMConfig
     from .model_card import write_model_card
     from .modeling_tradefm import TradeFMForCausalLM, TradeFMModel, TradeFMPreTrainedModel
-    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
 
     AutoConfig.register("tradefm", TradeFMConfig, exist_ok=True)
     AutoModel.register(TradeFMConfig, TradeFMModel, exist_ok=True)
@@ -58,10 +61,6 @@ def register_tradefm() -> None:
     TradeFMPreTrainedModel.model_card_writer = staticmethod(write_model_card)
 
 
-try:
-    register_tradefm()
-except ModuleNotFoundError as _exc:  # model files not present (partial checkout) or torch missing
-    if not (_exc.name or "").startswith(("modeling_tradefm.", "torch")):
-        raise
+register_tradefm()
 
 __all__ = ["DataError", "EventTable", "register_tradefm", "__version__", *_LAZY]

@@ -30,21 +30,14 @@ COMMANDS = [
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``tradefm`` parser with every sub-command of ``COMMANDS``, in that order."""
     parser = CommandParser(
         prog="tradefm",
         description="TradeFM: generative order-flow model, LOB simulator and evaluation on Level-3 (MBO) data.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"modeling_tradefm.commands.{name}")
-        except ModuleNotFoundError as exc:
-            # A sub-command whose module is not there yet is simply not offered; any other
-            # missing module is a real installation problem and must surface.
-            if exc.name != f"modeling_tradefm.commands.{name}":
-                raise
-            continue
-        module.add_parser(sub)
+        importlib.import_module(f"modeling_tradefm.commands.{name}").add_parser(sub)
     return parser
 
 

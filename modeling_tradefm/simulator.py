@@ -88,13 +88,13 @@ from .events import (
     ACTION_ADD,
     ACTION_CANCEL,
     ACTION_CLEAR,
-    ACTION_TRADE,
     F_SNAPSHOT,
     SIDE_ASK,
     SIDE_BID,
     UNDEF_PRICE,
     EventTable,
 )
+from .features import counted_executions
 
 LOBSTER_PRICE_DIVISOR = 100_000  # 1e-9 units per LOBSTER unit (dollars × 10,000)
 LOBSTER_EMPTY_PRICE = K.EMPTY_PX
@@ -158,10 +158,6 @@ class SubmitResult:
 def _counted_executions(events: EventTable) -> np.ndarray:
     """bool [n]: the records that feed the EW-VWAP, each execution once — ``features.counted_executions``
     (T records of an execution group, else its F records) so that features and simulator agree."""
-    try:
-        from .features import counted_executions
-    except ImportError:  # features not installed: T records only (the same on CME and LOBSTER data)
-        return np.ascontiguousarray(events.action == ACTION_TRADE)
     return np.ascontiguousarray(counted_executions(events), dtype=bool)
 
 

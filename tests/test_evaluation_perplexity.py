@@ -7,17 +7,16 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import real_path
 
 from modeling_tradefm.evaluation.perplexity import decompose_nll
-
-from conftest import real_path
 
 
 def test_uniform_logits_give_log_radix_per_field():
     n = 7
     d = decompose_nll(torch.zeros(n, 16384), torch.randint(0, 16384, (n,)))
     np.testing.assert_allclose(d["joint"], math.log(16384), rtol=1e-6)
-    for f, r in zip(("action", "side", "price_depth", "volume", "dt"), (2, 2, 16, 16, 16)):
+    for f, r in zip(("action", "side", "price_depth", "volume", "dt"), (2, 2, 16, 16, 16), strict=True):
         np.testing.assert_allclose(d[f"marginal_{f}"], math.log(r), rtol=1e-5)
         np.testing.assert_allclose(d[f"chain_{f}"], math.log(r), rtol=1e-5)
 

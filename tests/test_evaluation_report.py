@@ -7,8 +7,8 @@ import json
 
 import numpy as np
 import pytest
+from conftest import real_path
 
-from modeling_tradefm.events import ACTION_ADD, ACTION_CANCEL, F_LAST, SIDE_ASK, SIDE_BID, EventTable
 from modeling_tradefm.evaluation.series import (
     QUANTITIES,
     EvalConfig,
@@ -17,8 +17,7 @@ from modeling_tradefm.evaluation.series import (
     log_returns,
     stream_series,
 )
-
-from conftest import real_path
+from modeling_tradefm.events import ACTION_ADD, ACTION_CANCEL, F_LAST, SIDE_ASK, SIDE_BID, EventTable
 
 ES = ("databento", "glbx-esh4", "esh4-glbx-mdp3-20231225.mbo.csv.zst")
 
@@ -34,7 +33,7 @@ def _book_events():
         (int(3.2 * ns), ACTION_CANCEL, SIDE_BID, 100, 5, 1),
         (int(5.0 * ns), ACTION_ADD, SIDE_BID, 98, 1, 5),
     ]
-    t, a, s, p, q, o = map(np.array, zip(*rows))
+    t, a, s, p, q, o = map(np.array, zip(*rows, strict=True))
     return EventTable.from_columns(ts_recv=t + 10**18, action=a, side=s, price=p * 10**9, size=q, order_id=o,
                                    flags=np.full(len(t), F_LAST), instrument_id=np.ones(len(t)))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import real_path
 from scipy import stats
 
 from modeling_tradefm.evaluation.distances import (
@@ -14,6 +15,8 @@ from modeling_tradefm.evaluation.distances import (
     wasserstein1,
 )
 from modeling_tradefm.evaluation.stylized_facts import acf, excess_kurtosis, hill_tail_index, stylized_facts
+
+AAPL = ("lobster", "AAPL_2012-06-21_34200000_37800000_message_50.csv")
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +37,48 @@ def test_ks_and_w1_agree_with_scipy(samples, pair):
     a, b = samples[pair[0]], samples[pair[1]]
     assert ks_statistic(a, b) == pytest.approx(stats.ks_2samp(a, b).statistic, abs=1e-12)
     assert wasserstein1(a, b) == pytest.approx(stats.wasserstein_distance(a, b), rel=1e-10, abs=1e-12)
+    # bit for bit: ks_2samp's asymptotic method keeps the raw ECDF difference (the exact one re-rounds it)
+    assert ks_statistic(a, b) == stats.ks_2samp(a, b, method="asymp").statistic
+
+
+@pytest.fixture(scope="module")
+def aapl_halves():
+    """Order sizes (heavy ties), Δt between records (mostly 0) and prices of the AAPL sample's two halves."""
+    from modeling_tradefm.io import read_events
+
+    ev = read_events(real_path(*AAPL), progress=False)
+    half = len(ev) // 2
+    fields = {"size": ev.size.astype(np.float64), "dt": np.r_[0.0, np.diff(ev.ts_recv) / 1e9],
+              "price": ev.price / 1e9}
+    return {k: (v[:half], v[half:]) for k, v in fields.items()}
+
+
+@pytest.mark.parametrize("field", ["size", "dt", "price"])
+def test_ks_and_w1_are_scipys_on_real_data(aapl_halves, field):
+    a, b = aapl_halves[field]
+    assert ks_statistic(a, b) == stats.ks_2samp(a, b, method="asymp").statistic
+    assert ks_statistic(a, b) > 0.01  # the halves differ: not a trivial 0 = 0
+    assert wasserstein1(a, b) == pytest.approx(stats.wasserstein_distance(a, b), rel=1e-12)
+    z = (a - a.mean()) / a.std()
+    assert normalised_w1(a, b) == pytest.approx(stats.wasserstein_distance(z, (b - a.mean()) / a.std()), rel=1e-12)
+
+
+@pytest.mark.parametrize("stat", [ks_statistic, normalised_w1])
+def test_bootstrap_ci_is_the_seeded_resampling_loop(samples, aapl_halves, stat):
+    """The interval of independent resamples, a's indices then b's from one default_rng(seed) stream."""
+    for a, b in [(samples["normal"], samples["heavy"]), aapl_halves["size"]]:
+        rng = np.random.default_rng(11)
+        boot = [stat(a[rng.integers(0, len(a), len(a))], b[rng.integers(0, len(b), len(b))]) for _ in range(40)]
+        expected = np.quantile(boot, [0.05, 0.95])
+        np.testing.assert_allclose(bootstrap_ci(stat, a, b, n_boot=40, alpha=0.1, seed=11), expected, rtol=1e-12)
+
+
+def test_bootstrap_ci_needs_two_values_per_sample(samples):
+    assert np.isnan(bootstrap_ci(ks_statistic, [1.0], samples["normal"])).all()
+    assert np.isnan(bootstrap_ci(ks_statistic, samples["normal"], [np.nan, 2.0])).all()
+    assert np.isnan(bootstrap_ci(ks_statistic, samples["normal"], samples["heavy"], n_boot=0)).all()
+    out = compare([1.0], samples["normal"], n_boot=10)
+    assert out["ks"] == ks_statistic([1.0], samples["normal"]) and np.isnan(out["ks_ci"]).all()
 
 
 def test_normalised_w1_is_w1_over_real_std(samples):

@@ -3,8 +3,7 @@
 
 Per file: records, action counts, sessions ``(instrument, date)`` with event counts and time span,
 rows skipped by reason, informational counts (e.g. LOBSTER ``unknown_order_id``). Sessions are
-those of ``modeling_tradefm.features.split_sessions`` (its trading-date rule); when the features
-module is not installed, a plain UTC-date grouping is used (``utc_sessions``).
+those of ``modeling_tradefm.features.split_sessions`` (its trading-date rule).
 
 ``--json`` prints exactly one JSON object::
 
@@ -18,9 +17,7 @@ module is not installed, a plain UTC-date grouping is used (``utc_sessions``).
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-
-import numpy as np
+from datetime import UTC, datetime
 
 from ..events import NS_PER_SECOND, EventTable
 
@@ -29,41 +26,23 @@ def _iso(ts_ns: int | None) -> str | None:
     if ts_ns is None:
         return None
     secs, ns = divmod(int(ts_ns), NS_PER_SECOND)
-    return datetime.fromtimestamp(secs, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S") + f".{ns:09d}Z"
-
-
-def utc_sessions(events: EventTable) -> list[tuple[int, str, str, EventTable]]:
-    """Fallback session rule: group by ``(instrument_id, UTC calendar date of ts_recv)``."""
-    if len(events) == 0:
-        return []
-    day = events.ts_recv // (86400 * NS_PER_SECOND)
-    out = []
-    keys = np.stack([events.instrument_id.astype(np.int64), day])
-    uniq = np.unique(keys, axis=1)
-    for iid, d in uniq.T:
-        mask = (events.instrument_id == iid) & (day == d)
-        date = datetime.fromtimestamp(int(d) * 86400, tz=timezone.utc).date().isoformat()
-        out.append((int(iid), events.symbol_of(int(iid)), date, events[mask]))
-    return out
+    return datetime.fromtimestamp(secs, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{ns:09d}Z"
 
 
 def sessions_of(events: EventTable) -> list[dict]:
-    try:
-        from ..features import split_sessions
-    except ImportError:
-        groups = utc_sessions(events)
-    else:
-        groups = [(s.instrument_id, s.symbol, s.date, s.events) for s in split_sessions(events)]
+    """The ``(instrument, trading date)`` sessions of ``events`` (``features.split_sessions``), summarised."""
+    from ..features import split_sessions
+
     return [
         {
-            "instrument_id": int(iid),
-            "symbol": sym,
-            "date": date,
-            "events": len(ev),
-            "start": _iso(int(ev.ts_recv.min())),
-            "end": _iso(int(ev.ts_recv.max())),
+            "instrument_id": int(s.instrument_id),
+            "symbol": s.symbol,
+            "date": s.date,
+            "events": len(s.events),
+            "start": _iso(int(s.events.ts_recv.min())),
+            "end": _iso(int(s.events.ts_recv.max())),
         }
-        for iid, sym, date, ev in groups
+        for s in split_sessions(events)
     ]
 
 
@@ -112,4 +91,4 @@ def add_parser(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-__all__ = ["add_parser", "run", "sessions_of", "summarize", "utc_sessions"]
+__all__ = ["add_parser", "run", "sessions_of", "summarize"]

@@ -1,10 +1,11 @@
 # Copyright 2026 The TradeFM contributors. Licensed under the Apache License, Version 2.0.
 """Evaluation: stylized facts, two-sample distances, perplexity, reports and LOB-Bench export.
 
-The statistics (``distances``, ``stylized_facts``) are pure numpy; ``series`` turns any event stream
-into the evaluated quantities (book mid via the simulator, EW-VWAP, flow fields); ``report`` writes
-metrics.json / report.md / report.html / PNGs; ``perplexity`` scores a checkpoint; ``lobbench``
-exports LOB-Bench's input layout. Torch/matplotlib are imported only inside the functions that need them.
+The statistics (``distances``, ``stylized_facts``) work on plain arrays (numpy and scipy.stats);
+``series`` turns any event stream into the evaluated quantities (book mid via the simulator,
+EW-VWAP, flow fields); ``report`` writes metrics.json / report.md / report.html / PNGs;
+``perplexity`` scores a checkpoint; ``lobbench`` exports LOB-Bench's input layout. Torch and
+matplotlib are imported only inside the functions that need them.
 """
 
 from .distances import bootstrap_ci, compare, ks_statistic, normalised_w1, wasserstein1

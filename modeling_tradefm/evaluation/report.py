@@ -31,6 +31,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .distances import compare
 from .series import QUANTITIES, QUANTITY_UNITS, EvalConfig, SourceQuantities, StreamSeries, source_quantities
@@ -105,15 +106,9 @@ def evaluate_streams(
     second = source_quantities([h[1] for h in halves], config, tick_size)
 
     jobs = [("__floor__", q) for q in QUANTITIES] + [(src, q) for src in generated for q in QUANTITIES]
-    try:
-        from tqdm.auto import tqdm
-
-        it = tqdm(jobs, desc="distances", unit="pair", disable=not progress)
-    except ImportError:  # pragma: no cover - tqdm is a dependency
-        it = jobs
     distances: dict[str, dict] = {src: {} for src in generated}
     floor: dict[str, dict] = {}
-    for i, (src, q) in enumerate(it):
+    for i, (src, q) in enumerate(tqdm(jobs, desc="distances", unit="pair", disable=not progress)):
         # Each pair gets its own seed so that intervals do not share resampling noise.
         seed = config.seed + 2 * i
         if src == "__floor__":
@@ -144,30 +139,21 @@ def _plt():
     return plt
 
 
-def write_plots(out_dir: str | os.PathLike, quantities: dict[str, SourceQuantities], metrics: dict,
-                config: EvalConfig) -> list[str]:
-    """Write the PNG plots of the report; returns their file names (``PLOTS``)."""
-    plt = _plt()
-    out_dir = Path(out_dir)
-    names = list(quantities)
-    colours = source_colours(names)
+_RETURN_PANELS = ("log_return_1s", "log_return_10s", "log_return_60s")
+_FLOW_PANELS = (("inter_arrival", True), ("order_size", True), ("price_depth", False))  # (quantity, log x)
+
+
+def _plot_return_densities(plt, quantities: dict[str, SourceQuantities], colours: dict[str, str]):
+    """returns.png: histograms (log density) of 1 s / 10 s / 60 s log returns, clipped to the real range."""
     rq = quantities[REAL]
-
-    def finish(fig, name):
-        fig.tight_layout()
-        fig.savefig(out_dir / name, dpi=110)
-        plt.close(fig)
-
-    # return distributions, log-scale density
-    ret_q = ["log_return_1s", "log_return_10s", "log_return_60s"]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    for ax, q in zip(axes, ret_q):
+    for ax, q in zip(axes, _RETURN_PANELS, strict=True):
         ref = rq.samples[q]
         lim = np.nanpercentile(np.abs(ref), 99.9) * 1.5 if len(ref) else 1e-3
         lim = lim if lim > 0 else 1e-4
         bins = np.linspace(-lim, lim, 61)
-        for n in names:
-            v = quantities[n].samples[q]
+        for n, sq in quantities.items():
+            v = sq.samples[q]
             if len(v):
                 ax.hist(np.clip(v, -lim, lim), bins=bins, density=True, histtype="step", color=colours[n],
                         label=f"{n} (n={len(v)})", lw=1.4)
@@ -175,45 +161,52 @@ def write_plots(out_dir: str | os.PathLike, quantities: dict[str, SourceQuantiti
         ax.set_title(q.replace("_", " "))
         ax.set_xlabel("log return (clipped to the real 99.9 % range ×1.5)")
         ax.legend(fontsize=7)
-    finish(fig, "returns.png")
+    return fig
 
-    # QQ against the real quantiles
+
+def _plot_return_qq(plt, quantities: dict[str, SourceQuantities], colours: dict[str, str]):
+    """qq.png: quantiles of every generated source's log returns against the real quantiles."""
+    rq = quantities[REAL]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     probs = np.linspace(0.005, 0.995, 199)
-    for ax, q in zip(axes, ret_q):
+    for ax, q in zip(axes, _RETURN_PANELS, strict=True):
         ref = rq.samples[q]
         if len(ref):
             rqnt = np.quantile(ref, probs)
             lo, hi = rqnt[0], rqnt[-1]
             ax.plot([lo, hi], [lo, hi], color="black", lw=0.8, ls="--", label="y = x (real)")
-            for n in names[1:]:
-                v = quantities[n].samples[q]
-                if len(v):
+            for n, sq in quantities.items():
+                v = sq.samples[q]
+                if n != REAL and len(v):
                     ax.plot(rqnt, np.quantile(v, probs), ".", ms=3, color=colours[n], label=n)
         ax.set_title(f"QQ {q.replace('_', ' ')}")
         ax.set_xlabel("real quantile")
         ax.set_ylabel("generated quantile")
         ax.legend(fontsize=7)
-    finish(fig, "qq.png")
+    return fig
 
-    # ACF panels
-    facts = metrics["stylized_facts"]
+
+def _plot_acf(plt, facts: dict, names: list[str], colours: dict[str, str], config: EvalConfig):
+    """acf.png: ACF of returns and of |returns| at the ACF horizon, with the real ±1.96/√n band."""
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
     lags = np.arange(1, config.max_lag + 1)
-    for ax, key, title in zip(axes, ("acf_returns", "acf_abs_returns"), ("ACF of returns", "ACF of |returns|")):
+    n_real = facts[REAL]["returns"][float(config.acf_horizon_s)]["n"]
+    for ax, key, title in zip(axes, ("acf_returns", "acf_abs_returns"), ("ACF of returns", "ACF of |returns|"),
+                              strict=True):
         for n in names:
             ax.plot(lags, np.asarray(facts[n][key], dtype=float), "-o", ms=2.5, color=colours[n], label=n, lw=1)
-        nr = facts[REAL]["returns"][float(config.acf_horizon_s)]["n"]
-        if nr:
-            band = 1.96 / math.sqrt(nr)
+        if n_real:
+            band = 1.96 / math.sqrt(n_real)
             ax.axhspan(-band, band, color="grey", alpha=0.2, label="±1.96/√n (real)")
         ax.axhline(0, color="black", lw=0.5)
         ax.set_title(f"{title}, {config.acf_horizon_s:g} s returns")
         ax.set_xlabel("lag")
         ax.legend(fontsize=7)
-    finish(fig, "acf.png")
+    return fig
 
-    # kurtosis vs horizon
+
+def _plot_kurtosis_vs_horizon(plt, facts: dict, names: list[str], colours: dict[str, str]):
+    """kurtosis.png: excess kurtosis of log returns against the horizon (log x)."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for n in names:
         k = facts[n]["kurtosis"]
@@ -225,15 +218,18 @@ def write_plots(out_dir: str | os.PathLike, quantities: dict[str, SourceQuantiti
     ax.set_ylabel("excess kurtosis")
     ax.set_title("Kurtosis of log returns vs horizon")
     ax.legend(fontsize=7)
-    finish(fig, "kurtosis.png")
+    return fig
 
-    # spread histogram
+
+def _plot_spread(plt, quantities: dict[str, SourceQuantities], colours: dict[str, str]):
+    """spread.png: histogram of the bid-ask spread, one bin per tick (the last bin holds the wider ones)."""
+    rq = quantities[REAL]
     fig, ax = plt.subplots(figsize=(7, 4))
     ref = rq.samples["spread"]
     top = max(2.0, float(np.nanpercentile(ref, 99.5)) if len(ref) else 10.0)
     edges = np.arange(0.5, math.ceil(top) + 1.5, 1.0) if rq.tick_size else np.linspace(0, top, 40)
-    for n in names:
-        v = quantities[n].samples["spread"]
+    for n, sq in quantities.items():
+        v = sq.samples["spread"]
         if len(v):
             ax.hist(np.clip(v, edges[0], edges[-1] - 1e-9), bins=edges, density=True, histtype="step",
                     color=colours[n], lw=1.5, label=n)
@@ -241,21 +237,26 @@ def write_plots(out_dir: str | os.PathLike, quantities: dict[str, SourceQuantiti
     ax.set_xlabel("spread (ticks; last bin = this or wider)" if rq.tick_size else "spread")
     ax.set_title("Bid-ask spread")
     ax.legend(fontsize=7)
-    finish(fig, "spread.png")
+    return fig
 
-    # order-flow fields
+
+def _flow_bins(ref: np.ndarray, logx: bool) -> np.ndarray:
+    """Histogram bins over the real 0.5–99.5 % range (geometric for a log axis, positive values only)."""
+    if logx:
+        pos = ref[ref > 0]
+        lo, hi = (np.nanpercentile(pos, 0.5), np.nanpercentile(pos, 99.5)) if len(pos) else (1e-6, 1.0)
+        return np.geomspace(max(lo, 1e-9), max(hi, lo * 10), 50)
+    lo, hi = (np.nanpercentile(ref, 0.5), np.nanpercentile(ref, 99.5)) if len(ref) else (-1, 1)
+    return np.linspace(lo, hi if hi > lo else lo + 1, 60)
+
+
+def _plot_order_flow(plt, quantities: dict[str, SourceQuantities], colours: dict[str, str]):
+    """flow.png: histograms of the inter-arrival time, order size and price depth of the modeled events."""
     fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-    for ax, q, logx in zip(axes, ("inter_arrival", "order_size", "price_depth"), (True, True, False)):
-        ref = rq.samples[q]
-        if logx:
-            pos = ref[ref > 0]
-            lo, hi = (np.nanpercentile(pos, 0.5), np.nanpercentile(pos, 99.5)) if len(pos) else (1e-6, 1.0)
-            bins = np.geomspace(max(lo, 1e-9), max(hi, lo * 10), 50)
-        else:
-            lo, hi = (np.nanpercentile(ref, 0.5), np.nanpercentile(ref, 99.5)) if len(ref) else (-1, 1)
-            bins = np.linspace(lo, hi if hi > lo else lo + 1, 60)
-        for n in names:
-            v = quantities[n].samples[q]
+    for ax, (q, logx) in zip(axes, _FLOW_PANELS, strict=True):
+        bins = _flow_bins(quantities[REAL].samples[q], logx)
+        for n, sq in quantities.items():
+            v = sq.samples[q]
             v = v[v > 0] if logx else v
             if len(v):
                 ax.hist(np.clip(v, bins[0], bins[-1]), bins=bins, density=True, histtype="step", color=colours[n],
@@ -265,8 +266,40 @@ def write_plots(out_dir: str | os.PathLike, quantities: dict[str, SourceQuantiti
         ax.set_yscale("log")
         ax.set_title(f"{q.replace('_', ' ')} ({QUANTITY_UNITS[q]})")
         ax.legend(fontsize=7)
-    finish(fig, "flow.png")
-    return list(PLOTS)
+    return fig
+
+
+def write_plots(out_dir: str | os.PathLike, quantities: dict[str, SourceQuantities], metrics: dict,
+                config: EvalConfig) -> list[str]:
+    """Write the PNG plots of the report; returns their file names (``PLOTS``, in that order).
+
+    Args:
+        out_dir: existing folder.
+        quantities: ``{source: SourceQuantities}``, ``"real"`` first (its order is the legend order).
+        metrics: :func:`clean_for_plots` of the metrics (float horizon keys, None for non-finite).
+        config: the :class:`EvalConfig` of the metrics.
+    """
+    plt = _plt()
+    out_dir = Path(out_dir)
+    names = list(quantities)
+    colours = source_colours(names)
+    facts = metrics["stylized_facts"]
+
+    def figures():  # one at a time: each is saved and closed before the next is drawn
+        yield "returns.png", _plot_return_densities(plt, quantities, colours)
+        yield "qq.png", _plot_return_qq(plt, quantities, colours)
+        yield "acf.png", _plot_acf(plt, facts, names, colours, config)
+        yield "kurtosis.png", _plot_kurtosis_vs_horizon(plt, facts, names, colours)
+        yield "spread.png", _plot_spread(plt, quantities, colours)
+        yield "flow.png", _plot_order_flow(plt, quantities, colours)
+
+    written = []
+    for name, fig in figures():
+        fig.tight_layout()
+        fig.savefig(out_dir / name, dpi=110)
+        plt.close(fig)
+        written.append(name)
+    return written
 
 
 # ---- text reports --------------------------------------------------------------------------------

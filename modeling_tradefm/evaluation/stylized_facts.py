@@ -1,7 +1,7 @@
 # Copyright 2026 The TradeFM contributors. Licensed under the Apache License, Version 2.0.
 """Stylized facts of returns: autocorrelation, volatility clustering, kurtosis vs horizon, Hill tail index.
 
-Pure numpy on arrays. Returns of several independent streams (sessions, rollouts) are passed as a
+On numpy arrays. Returns of several independent streams (sessions, rollouts) are passed as a
 **list of segments**: statistics pool the segments without ever pairing a value of one segment with
 a value of another (a lag never crosses a session or rollout boundary).
 
@@ -9,7 +9,7 @@ Choices (TradeFM is silent on them; all are arguments):
 
 * ACF: the standard biased estimator ``ρ(k) = Σ_t x_t x_{t+k} / Σ_t x_t²`` on values centred by the
   pooled mean, summed over segments (lags within a segment only). Lags 1..50 by default.
-* Kurtosis: Fisher's excess kurtosis ``m4/m2² − 3`` (the biased moment estimator, as
+* Kurtosis: Fisher's excess kurtosis ``m4/m2² − 3`` (the biased moment estimator,
   ``scipy.stats.kurtosis(x)``), pooled over segments. A Gaussian gives 0; Student-t with ν > 4
   degrees of freedom gives ``6/(ν − 4)``.
 * Hill: the tail index α of ``|x|`` from the ``k`` largest non-zero absolute values,
@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import stats
 
 DEFAULT_MAX_LAG = 50
 DEFAULT_HILL_FRACTION = 0.05
@@ -44,6 +45,12 @@ def _segments(x) -> list[np.ndarray]:
         p = np.asarray(p, dtype=np.float64).ravel()
         out.append(p[np.isfinite(p)])
     return out
+
+
+def _pooled(x) -> np.ndarray:
+    """The finite values of all segments in one array (for statistics that ignore the order)."""
+    segs = _segments(x)
+    return np.concatenate(segs) if segs else np.zeros(0)
 
 
 def acf(x: np.ndarray | Sequence[np.ndarray], max_lag: int = DEFAULT_MAX_LAG) -> np.ndarray:
@@ -74,15 +81,12 @@ def acf(x: np.ndarray | Sequence[np.ndarray], max_lag: int = DEFAULT_MAX_LAG) ->
 
 
 def excess_kurtosis(x: np.ndarray | Sequence[np.ndarray]) -> float:
-    """Fisher's excess kurtosis (biased moments, = ``scipy.stats.kurtosis``), pooled; NaN if < 4 values."""
-    v = np.concatenate(_segments(x)) if _segments(x) else np.zeros(0)
+    """Fisher's excess kurtosis (``scipy.stats.kurtosis``, biased moments), pooled; NaN if < 4 values."""
+    v = _pooled(x)
+    # Fewer than 4 values cannot show tails (and scipy would answer a number regardless).
     if len(v) < 4:
         return float("nan")
-    c = v - v.mean()
-    m2 = float(np.mean(c * c))
-    if m2 <= 0:
-        return float("nan")
-    return float(np.mean(c**4) / m2**2 - 3.0)
+    return float(stats.kurtosis(v))
 
 
 def hill_tail_index(
@@ -103,7 +107,7 @@ def hill_tail_index(
         ``{"alpha", "k", "threshold", "stderr", "n"}`` (α NaN when fewer than ``min_k + 1`` non-zero values);
         ``stderr = α/√k`` is the asymptotic standard error.
     """
-    v = np.abs(np.concatenate(_segments(x))) if _segments(x) else np.zeros(0)
+    v = np.abs(_pooled(x))
     v = np.sort(v[v > 0])[::-1]
     n = len(v)
     if k is None:
@@ -124,7 +128,7 @@ def kurtosis_vs_horizon(returns_by_horizon: dict[float, np.ndarray | Sequence[np
 
 def summary(x: np.ndarray | Sequence[np.ndarray]) -> dict:
     """n, mean, std, min, max, fraction of zeros of the pooled sample (for the report)."""
-    v = np.concatenate(_segments(x)) if _segments(x) else np.zeros(0)
+    v = _pooled(x)
     if not len(v):
         return {"n": 0, "mean": float("nan"), "std": float("nan"), "min": float("nan"), "max": float("nan"),
                 "zero_fraction": float("nan")}
