@@ -500,7 +500,7 @@ class TradeFMTokenizer:
         shape = np.shape(a)
         a, s, p, v, d = (x.reshape(-1) for x in (a, s, p, v, d))
         tables = self._tables if self.in_bin == "empirical" else {}
-        if not isinstance(rng, np.random.Generator) and len(rng) != len(p):
+        if not hasattr(rng, "random") and len(rng) != len(p):
             raise ValueError(f"decode got {len(rng)} generators for {len(p)} tokens")
         u = _uniforms(rng, len(p))
         if "price_depth" in tables:
@@ -694,7 +694,7 @@ class TradeFMTokenizer:
 
 def _uniforms(rng: np.random.Generator | Sequence[np.random.Generator], n: int) -> np.ndarray:
     """``n`` float64 uniforms: ``rng.random(n)``, or one ``random()`` from each of ``n`` per-token generators."""
-    if isinstance(rng, np.random.Generator):
+    if hasattr(rng, "random"):  # one generator (or a stand-in with the same ``random``)
         return rng.random(n)
     return np.fromiter((g.random() for g in rng), dtype=np.float64, count=n)
 
