@@ -80,9 +80,10 @@ def main(argv=None) -> int:
 
     from modeling_tradefm.configuration_tradefm import TradeFMConfig
     from modeling_tradefm.features import build_features
-    from modeling_tradefm.generation_tradefm import TradeFMProposer, rollout
+    from modeling_tradefm.generation_tradefm import rollout
     from modeling_tradefm.io import read_events
     from modeling_tradefm.modeling_tradefm import TradeFMForCausalLM
+    from modeling_tradefm.proposer_tradefm import TradeFMProposer
     from modeling_tradefm.tokenization_tradefm import TradeFMTokenizer
 
     events = read_events(ES_DAY)

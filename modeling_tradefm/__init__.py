@@ -29,10 +29,12 @@ _LAZY = {
     "build_features": "features",
     "Simulator": "simulator",
     "rollout": "generation_tradefm",
-    "TradeFMProposer": "generation_tradefm",
+    "InjectedOrder": "generation_tradefm",
+    "TradeFMProposer": "proposer_tradefm",
+    "SamplingConfig": "sampling",
     "OrderBatch": "proposer",
     "OrderProposer": "proposer",
-    "load_proposer": "proposer",
+    "load_proposer": "registry",
 }
 
 

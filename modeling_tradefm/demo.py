@@ -41,10 +41,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import DataError
+from .sampling import SamplingConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROFILES_DIR = REPO_ROOT / "configs" / "demo"
 SOURCES = ("TradeFM", "TradeFM-adapted", "Hawkes", "ZI")
+_SAMPLING = SamplingConfig()  # the package's sampling defaults
 
 
 @dataclass
@@ -85,9 +87,9 @@ class DemoConfig:
     rollouts: int = 8
     events: int = 6000
     seed: int = 0
-    temperature: float = 1.0
-    top_p: float = 1.0
-    repetition_penalty: float = 1.2
+    temperature: float = _SAMPLING.temperature
+    top_p: float = _SAMPLING.top_p
+    repetition_penalty: float = _SAMPLING.repetition_penalty
     cancel_rule: str = "newest"
     hawkes_maxiter: int = 5000
     n_boot: int = 100

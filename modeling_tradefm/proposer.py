@@ -1,29 +1,34 @@
 # Copyright 2026 The TradeFM contributors. Licensed under the Apache License, Version 2.0.
 """The "something that proposes the next order" interface: the one interface the closed-loop rollout drives.
 
-TradeFM (a checkpoint), the Compound Hawkes baseline and the zero-intelligence baseline all
-implement ``OrderProposer``, so ``tradefm generate --model DIR`` runs any of them through the same
-simulator loop (``generation_tradefm.rollout``):
+TradeFM (``proposer_tradefm.TradeFMProposer``), the Compound Hawkes baseline and the
+zero-intelligence baseline all implement ``OrderProposer``, so ``tradefm generate --model DIR``
+runs any of them through the same simulator loop (``generation_tradefm.rollout``):
 
-    proposer.start(prefix, books, seed)          # once: real prefix + one simulator per rollout
+    proposer.start(prefix, books, seed, rollout_ids)   # once: real prefix + one simulator per rollout
     for step in range(n_events):
-        batch = proposer.propose(books)          # one order per rollout
+        batch = proposer.propose(books)                # one order per rollout
         ...driver overrides rows with due user-injected orders (participant = 1)...
         ...driver submits each row to its simulator...
-        proposer.observe(applied, books)         # what was actually applied, per rollout
+        proposer.observe(applied, books)               # what was actually applied, per rollout
 
 Every step appends exactly one order per rollout, which is what keeps a batched KV cache aligned.
+This module knows none of its implementations; ``registry.load_proposer`` finds the right one for
+a folder.
 """
 
 from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
+
+from .errors import DataError
 
 if TYPE_CHECKING:
     from .events import EventTable
@@ -76,18 +81,45 @@ class OrderBatch:
         )
 
 
+BASELINE_FILE = "baseline.json"
+
+
+def resolve_rollout_ids(rollout_ids: Sequence[int] | None, n: int) -> list[int]:
+    """The global ids of a batch of ``n`` rollouts: ``rollout_ids`` checked, or ``0..n-1``.
+
+    Raises:
+        ValueError: not ``n`` ids, a repeated id, or a negative one.
+    """
+    ids = list(range(n)) if rollout_ids is None else [int(r) for r in rollout_ids]
+    if len(ids) != n:
+        raise ValueError(f"{len(ids)} rollout_ids for {n} rollouts")
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"rollout_ids must be distinct, got {ids}")
+    if any(r < 0 for r in ids):
+        raise ValueError(f"rollout_ids must be >= 0, got {ids}")
+    return ids
+
+
 class OrderProposer(ABC):
     """Proposes the next order of each of a batch of independent rollouts.
 
-    Implementations must be deterministic given ``seed``: the same seed, prefix and books give
-    byte-identical rollouts.
+    The contract: rollout ``i``'s random draws depend only on ``(seed, i)`` — not on the batch size
+    nor on the other rollouts of the batch — so the same seed, prefix and books give byte-identical
+    rollouts, and rollout ``i`` run alone (``rollout_ids=[i]``) equals rollout ``i`` of any batch.
+    Implementations draw from ``sampling.rollout_seed_sequence(seed, i)``.
+
+    Persistence: a fitted proposer saved as ``baseline.json`` gives ``kind`` (the file's
+    ``"kind"``), ``to_dict`` and ``from_dict``; ``save_pretrained`` / ``from_pretrained`` are
+    implemented here once for all of them.
     """
 
     #: written into each rollout's metadata and the report legend
     name: str = "proposer"
+    #: the ``"kind"`` of its ``baseline.json`` (None: not saved that way)
+    kind: ClassVar[str | None] = None
 
     @abstractmethod
-    def start(self, prefix: EventTable, books: Sequence, seed: int) -> None:
+    def start(self, prefix: EventTable, books: Sequence, seed: int, rollout_ids: Sequence[int] | None = None) -> None:
         """Prepare ``len(books)`` rollouts that continue the real ``prefix``.
 
         Args:
@@ -95,6 +127,8 @@ class OrderProposer(ABC):
                 context or a Hawkes process's history.
             books: one ``simulator.Simulator`` per rollout, already holding the book at the start.
             seed: seeds every random draw of the rollouts.
+            rollout_ids: the global id of each rollout (one per book, distinct; default
+                ``0..len(books)-1``); rollout ``i``'s draws depend only on ``(seed, i)``.
         """
 
     @abstractmethod
@@ -105,34 +139,45 @@ class OrderProposer(ABC):
     def observe(self, applied: OrderBatch, books: Sequence) -> None:
         """Told what each rollout actually applied this step (a proposal or an injected order)."""
 
-    def save_pretrained(self, path: str | Path) -> None:  # pragma: no cover - overridden by fitted baselines
-        raise NotImplementedError(f"{type(self).__name__} cannot be saved")
+    # -- persistence (baseline.json) ----------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """The fitted state as a JSON-able dict with ``"kind": self.kind`` (what ``save_pretrained`` writes)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be saved as {BASELINE_FILE}")
+
+    @classmethod
+    def from_dict(cls, d: dict, **kwargs) -> OrderProposer:
+        """The proposer ``to_dict`` described; ``kwargs`` are load-time options of the class."""
+        raise NotImplementedError(f"{cls.__name__} cannot be loaded from {BASELINE_FILE}")
+
+    def save_pretrained(self, path: str | Path) -> None:
+        """Write ``path/baseline.json`` (the folder is created)."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / BASELINE_FILE).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, **kwargs) -> OrderProposer:
+        """Load a folder holding ``baseline.json`` (or the file itself) of this class's ``kind``.
+
+        Raises:
+            FileNotFoundError: no baseline.json there.
+            DataError: the file's ``"kind"`` is not this class's.
+        """
+        path = Path(path)
+        file = path if path.is_file() else path / BASELINE_FILE
+        if not file.is_file():
+            raise FileNotFoundError(2, "no such file", str(file))
+        d = json.loads(file.read_text())
+        if d.get("kind") != cls.kind:
+            raise DataError(file, f"baseline kind is {d.get('kind')!r}, expected {cls.kind!r}")
+        return cls.from_dict(d, **kwargs)
 
 
-BASELINE_FILE = "baseline.json"
-
-
-def load_proposer(path: str | Path, **kwargs) -> OrderProposer:
-    """Load whatever proposes orders from a folder: a TradeFM checkpoint or a fitted baseline.
-
-    A folder with ``baseline.json`` holds a baseline (its ``"kind"`` names which); a folder with
-    a ``config.json`` of ``model_type == "tradefm"`` holds a TradeFM checkpoint.
-    """
-    path = Path(path)
-    if (path / BASELINE_FILE).is_file():
-        kind = json.loads((path / BASELINE_FILE).read_text())["kind"]
-        from .baselines import load_baseline
-
-        return load_baseline(path, kind=kind, **kwargs)
-    config = path / "config.json"
-    if config.is_file() and json.loads(config.read_text()).get("model_type") == "tradefm":
-        from .generation_tradefm import TradeFMProposer
-
-        return TradeFMProposer.from_pretrained(path, **kwargs)
-    raise FileNotFoundError(
-        f"{path}: neither a TradeFM checkpoint (config.json with model_type 'tradefm') nor a fitted baseline "
-        f"({BASELINE_FILE})"
-    )
-
-
-__all__ = ["BASELINE_FILE", "MARKET_PRICE_ASK", "MARKET_PRICE_BID", "OrderBatch", "OrderProposer", "load_proposer"]
+__all__ = [
+    "BASELINE_FILE",
+    "MARKET_PRICE_ASK",
+    "MARKET_PRICE_BID",
+    "OrderBatch",
+    "OrderProposer",
+    "resolve_rollout_ids",
+]

@@ -478,13 +478,17 @@ class TradeFMTokenizer:
         """Fields whose state has empirical in-bin tables (decoded empirically when ``in_bin="empirical"``)."""
         return tuple(name for name in ("price_depth", "volume", "dt") if name in self._tables)
 
-    def decode(self, input_ids, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    def decode(self, input_ids, rng: np.random.Generator | Sequence[np.random.Generator]) -> dict[str, np.ndarray]:
         """Orders from token ids, each field sampled inside its bin (rule: ``in_bin``, module docstring).
 
         Args:
             input_ids: int array [...] of token ids.
-            rng: the caller's seeded generator (the only source of randomness); exactly three
-                ``rng.random(n)`` calls (δp, size, Δt), one draw per token each, whatever the rule.
+            rng: the caller's seeded generator (the only source of randomness), or one generator
+                per token (``input_ids`` flattened in C order). One uniform per token and field,
+                drawn field by field (δp, size, Δt), whatever the rule: one generator gives three
+                ``rng.random(n)`` calls; per-token generators give token ``i`` one ``random()`` of
+                its own generator per field, so the result for token ``i`` equals decoding it
+                alone with its generator, whatever the other tokens are.
 
         Returns:
             dict of arrays shaped like ``input_ids``: ``action`` uint8 (0 add / 1 cancel), ``side``
@@ -496,14 +500,16 @@ class TradeFMTokenizer:
         shape = np.shape(a)
         a, s, p, v, d = (x.reshape(-1) for x in (a, s, p, v, d))
         tables = self._tables if self.in_bin == "empirical" else {}
-        u = rng.random(len(p))
+        if not hasattr(rng, "random") and len(rng) != len(p):
+            raise ValueError(f"decode got {len(rng)} generators for {len(p)} tokens")
+        u = _uniforms(rng, len(p))
         if "price_depth" in tables:
             price_depth = self._inverse_cdf("price_depth", p, u, self._uniform_price_depth)
         else:
             price_depth = self._uniform_price_depth(p, u)
-        u = rng.random(len(v))
+        u = _uniforms(rng, len(v))
         size = self._empirical_size(v, u) if "volume" in tables else self._uniform_size(v, u)
-        u = rng.random(len(d))
+        u = _uniforms(rng, len(d))
         dt = self._inverse_cdf("dt", d, u, self._uniform_dt) if "dt" in tables else self._uniform_dt(d, u)
         return {
             "action": a.astype(np.uint8).reshape(shape),
@@ -684,6 +690,13 @@ class TradeFMTokenizer:
 
     def __eq__(self, other) -> bool:
         return isinstance(other, TradeFMTokenizer) and self.to_dict() == other.to_dict()
+
+
+def _uniforms(rng: np.random.Generator | Sequence[np.random.Generator], n: int) -> np.ndarray:
+    """``n`` float64 uniforms: ``rng.random(n)``, or one ``random()`` from each of ``n`` per-token generators."""
+    if hasattr(rng, "random"):  # one generator (or a stand-in with the same ``random``)
+        return rng.random(n)
+    return np.fromiter((g.random() for g in rng), dtype=np.float64, count=n)
 
 
 def _check_in_bin_tables(fields: dict, tok: TradeFMTokenizer) -> None:

@@ -21,59 +21,128 @@ from modeling_tradefm.events import (
     SIDE_BID,
     EventTable,
 )
-from modeling_tradefm.generation_tradefm import (
-    InjectedOrder,
-    InjectionSchedule,
+from modeling_tradefm.generation_tradefm import InjectedOrder, InjectionSchedule, rollout
+from modeling_tradefm.proposer import MARKET_PRICE_BID, OrderBatch, OrderProposer
+from modeling_tradefm.proposer_tradefm import price_from_depth
+from modeling_tradefm.sampling import (
     SamplingConfig,
-    apply_repetition_penalty,
-    apply_top_k,
-    apply_top_p,
-    price_from_depth,
+    penalised_window,
     process_logits,
-    rollout,
     rollout_generators,
     sample_tokens,
 )
-from modeling_tradefm.proposer import MARKET_PRICE_BID, OrderBatch, OrderProposer
 
 # ---------------------------------------------------------------------------------------------
 # sampling utilities
 # ---------------------------------------------------------------------------------------------
 
+NO_PENALTY = SamplingConfig(repetition_penalty=1.0)
+
+
+def _penalty_reference(logits, seen, penalty):
+    """transformers' documented repetition penalty, written out: x / penalty if x > 0 else x * penalty."""
+    score = torch.gather(logits, 1, seen)
+    score = torch.where(score < 0, score * penalty, score / penalty)
+    return logits.scatter(1, seen, score)
+
+
+def _nucleus_reference(logits, top_p):
+    """Nucleus mask from the top of the distribution in float64: keep tokens until their mass reaches top_p."""
+    sorted_logits, order = torch.sort(logits, dim=-1, descending=True)
+    probs = torch.softmax(sorted_logits.double(), dim=-1)
+    before = torch.cumsum(probs, dim=-1) - probs
+    drop_sorted = before >= top_p
+    drop_sorted[..., 0] = False
+    return ~torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted)
+
 
 def test_repetition_penalty_matches_transformers():
-    from transformers.generation.logits_process import RepetitionPenaltyLogitsProcessor
-
     g = torch.Generator().manual_seed(0)
     logits = torch.randn(3, 50, generator=g)
     seen = torch.randint(0, 50, (3, 20), generator=g)
-    ours = apply_repetition_penalty(logits, seen, 1.2)
-    ref = RepetitionPenaltyLogitsProcessor(1.2)(seen, logits.clone())
+    ours = process_logits(logits, seen, SamplingConfig(repetition_penalty=1.2))
+    ref = _penalty_reference(logits, seen, 1.2)
     torch.testing.assert_close(ours, ref, rtol=0, atol=0)
     # unseen tokens untouched, seen ones pushed towards lower probability
     mask = torch.zeros_like(logits, dtype=torch.bool).scatter(1, seen, True)
     assert torch.equal(ours[~mask], logits[~mask])
     assert (ours[mask] < logits[mask]).all()
+    # the penalised window: the model's whole window, or its last repetition_window positions
+    assert torch.equal(penalised_window(seen, SamplingConfig()), seen)
+    assert torch.equal(penalised_window(seen, SamplingConfig(repetition_window=5)), seen[:, -5:])
 
 
 def test_top_k_and_top_p_match_transformers():
-    from transformers.generation.logits_process import TopKLogitsWarper, TopPLogitsWarper
-
     g = torch.Generator().manual_seed(1)
     logits = torch.randn(4, 100, generator=g) * 3
     ids = torch.zeros(4, 1, dtype=torch.long)
-    assert torch.equal(apply_top_k(logits, 7), TopKLogitsWarper(7)(ids, logits.clone()))
+    kth = torch.topk(logits, 7, dim=-1).values[..., -1:]
+    assert torch.equal(process_logits(logits, ids, NO_PENALTY.replace(top_k=7)),
+                       logits.masked_fill(logits < kth, float("-inf")))
     for p in (0.3, 0.9):
-        ours = torch.isfinite(apply_top_p(logits, p))
-        ref = torch.isfinite(TopPLogitsWarper(p)(ids, logits.clone()))
-        assert torch.equal(ours, ref), p
+        ours = torch.isfinite(process_logits(logits, ids, NO_PENALTY.replace(top_p=p)))
+        assert torch.equal(ours, _nucleus_reference(logits, p)), p
         probs = torch.softmax(logits, -1)
         assert ((probs * ours).sum(-1) >= p - 1e-6).all()
 
 
+def test_processing_is_what_generate_builds_from_the_same_generation_config():
+    """Our processors equal those transformers' ``generate`` builds from ``to_generation_config()``."""
+    cfg = SamplingConfig(temperature=0.7, top_k=20, top_p=0.8, repetition_penalty=1.3)
+    g = torch.Generator().manual_seed(5)
+    logits = torch.randn(3, 64, generator=g) * 2
+    seen = torch.randint(0, 64, (3, 30), generator=g)
+    ref = tiny_model()._get_logits_processor(cfg.to_generation_config(), input_ids_seq_length=30, device="cpu")
+    assert [type(p).__name__ for p in ref] == [type(p).__name__ for p in cfg.logits_processor()] == [
+        "RepetitionPenaltyLogitsProcessor", "TemperatureLogitsWarper", "TopKLogitsWarper", "TopPLogitsWarper"]
+    torch.testing.assert_close(process_logits(logits, seen, cfg), ref(seen, logits.clone()), rtol=0, atol=0)
+
+
+def test_sampling_config_round_trips_through_generation_config(tmp_path):
+    from transformers import GenerationConfig
+
+    cfg = SamplingConfig(temperature=0.7, top_k=20, top_p=0.9, repetition_penalty=1.3, repetition_window=64)
+    cfg.to_generation_config().save_pretrained(tmp_path)
+    loaded = GenerationConfig.from_pretrained(tmp_path)
+    assert (loaded.do_sample, loaded.temperature, loaded.top_k, loaded.top_p, loaded.repetition_penalty) == (
+        True, 0.7, 20, 0.9, 1.3)
+    assert SamplingConfig.from_generation_config(loaded) == cfg
+    # greedy is do_sample=False (transformers' spelling), not temperature 0
+    greedy = SamplingConfig(temperature=0).to_generation_config()
+    assert greedy.do_sample is False and greedy.temperature is None
+    assert SamplingConfig.from_generation_config(greedy) == SamplingConfig(temperature=0)
+    # unset fields take the package defaults (sampling, penalty 1.2)
+    assert SamplingConfig.from_generation_config(GenerationConfig()) == SamplingConfig()
+    assert SamplingConfig.from_generation_config(GenerationConfig(top_k=5)) == SamplingConfig(top_k=5)
+    # a flag we do not implement is refused, not silently dropped
+    with pytest.raises(ValueError, match="min_p"):
+        SamplingConfig.from_generation_config(GenerationConfig(do_sample=True, min_p=0.1))
+    with pytest.raises(ValueError, match="num_beams"):
+        SamplingConfig.from_generation_config(GenerationConfig(num_beams=4))
+
+
+def test_sampling_defaults_are_written_once():
+    """The CLI, the demo and the proposer take their sampling defaults from ``SamplingConfig``."""
+    from modeling_tradefm.cli import build_parser
+    from modeling_tradefm.demo import DemoConfig
+
+    default = SamplingConfig()
+    assert (default.temperature, default.top_k, default.top_p, default.repetition_penalty) == (1.0, 0, 1.0, 1.2)
+    args = build_parser().parse_args(["generate", "--model", "m", "--data", "f", "--start", "10:00", "-o", "o"])
+    assert (args.temperature, args.top_k, args.top_p, args.repetition_penalty) == (
+        default.temperature, default.top_k, default.top_p, default.repetition_penalty)
+    demo = DemoConfig()
+    assert (demo.temperature, demo.top_p, demo.repetition_penalty) == (
+        default.temperature, default.top_p, default.repetition_penalty)
+    assert tiny_proposer().sampling == default
+    assert tiny_proposer(top_k=5, repetition_window=None).sampling == SamplingConfig(top_k=5)
+    base = SamplingConfig(temperature=0.5)
+    assert tiny_proposer(sampling=base, top_p=0.9).sampling == SamplingConfig(temperature=0.5, top_p=0.9)
+
+
 def test_top_p_keeps_the_argmax_even_when_it_alone_exceeds_p():
     logits = torch.tensor([[10.0, 0.0, 0.0, 0.0]])
-    kept = torch.isfinite(apply_top_p(logits, 0.1))
+    kept = torch.isfinite(process_logits(logits, torch.zeros(1, 1, dtype=torch.long), NO_PENALTY.replace(top_p=0.1)))
     assert kept.tolist() == [[True, False, False, False]]
 
 
@@ -217,8 +286,9 @@ class ScriptedProposer(OrderProposer):
 
     name = "scripted"
 
-    def start(self, prefix, books, seed):
+    def start(self, prefix, books, seed, rollout_ids=None):
         self.observed = []
+        self.rollout_ids = rollout_ids
 
     def propose(self, books):
         n = len(books)
@@ -269,9 +339,16 @@ def test_driver_injection_before_start_is_stamped_at_the_clock():
     assert ev.ts_recv.tolist() == [1_000_000] and ev.price.tolist() == [101] and ev.participant.tolist() == [1]
 
 
-def test_driver_rejects_rollout_ids_for_proposers_without_them():
+def test_driver_hands_the_rollout_ids_to_the_proposer_and_rejects_bad_ones():
+    proposer = ScriptedProposer()
+    (res,) = rollout(proposer, _prefix(), 1, rollout_ids=[3], books=[FakeBook()])
+    assert proposer.rollout_ids == [3] and res.meta["rollout_id"] == 3
+    rollout(proposer, _prefix(), 1, num_rollouts=2, books=[FakeBook(), FakeBook()])
+    assert proposer.rollout_ids == [0, 1]
     with pytest.raises(ValueError, match="rollout_ids"):
-        rollout(ScriptedProposer(), _prefix(), 1, rollout_ids=[3], books=[FakeBook()])
+        rollout(ScriptedProposer(), _prefix(), 1, rollout_ids=[3, 3], books=[FakeBook(), FakeBook()])
+    with pytest.raises(ValueError, match="rollout_ids"):
+        rollout(ScriptedProposer(), _prefix(), 1, rollout_ids=[-1], books=[FakeBook()])
     with pytest.raises(ValueError):
         rollout(ScriptedProposer(), _prefix(), 1, num_rollouts=2, books=[FakeBook()])
 
@@ -371,7 +448,7 @@ def tiny_model(max_position_embeddings: int = 128, seed: int = 0):
 
 
 def tiny_proposer(max_position_embeddings: int = 128, **kwargs):
-    from modeling_tradefm.generation_tradefm import TradeFMProposer
+    from modeling_tradefm.proposer_tradefm import TradeFMProposer
 
     return TradeFMProposer(tiny_model(max_position_embeddings), tiny_tokenizer(), **kwargs)
 
@@ -546,9 +623,7 @@ def test_generate_cli_accepts_a_baseline_folder(tmp_path, prefix):
 
 
 def test_vectorised_decode_equals_per_row_decode():
-    """The batched decode path draws exactly what per-row calls with per-rollout streams draw."""
-    from modeling_tradefm.generation_tradefm import _probe_row_streams, _RowStreams
-
+    """Decoding a batch with one generator per row draws exactly what per-row calls draw."""
     from modeling_tradefm.tokenization_tradefm import TradeFMTokenizer
 
     tok = tiny_tokenizer()
@@ -561,22 +636,17 @@ def test_vectorised_decode_equals_per_row_decode():
     assert tok.in_bin_tables == ("price_depth", "volume", "dt") and uniform.in_bin == "uniform"
     n = len(tokens)
     for t in (tok, uniform):
-        assert _probe_row_streams(t)
         _, a = rollout_generators(3, range(n))
         _, b = rollout_generators(3, range(n))
-        vec = t.decode(tokens, _RowStreams(a))
+        vec = t.decode(tokens, a)
         for i in range(n):
             row = t.decode(tokens[i:i + 1], b[i])
             for k in vec:
                 assert vec[k][i] == row[k][0], (t.in_bin, k, i)
-
-    class Shaped:  # a tokenizer that draws a [n, 2] block cannot use the batched path
-        vocab_size = 16384
-
-        def decode(self, ids, rng):
-            return {"x": rng.random((len(ids), 2))[:, 0]}
-
-    assert not _probe_row_streams(Shaped())
+        # and every stream was left where its one-row call left it
+        assert [g.random() for g in a] == [g.random() for g in b]
+    with pytest.raises(ValueError, match="generators"):
+        tok.decode(tokens, rollout_generators(3, range(n - 1))[1])
 
 
 def test_orders_priced_at_or_below_zero_are_void_not_market_sells(prefix):

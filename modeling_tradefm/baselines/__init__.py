@@ -5,8 +5,8 @@
   empirical price-depth and size marks) — ``fit_hawkes``.
 * ``zero_intelligence``: Poisson order flow placed uniformly around the mid — ``fit_zi``.
 
-Both are ``OrderProposer``s saved as ``baseline.json`` (JSON only) and loaded by ``load_baseline`` or
-``proposer.load_proposer``.
+Both are ``OrderProposer``s saved as ``baseline.json`` (JSON only, ``OrderProposer.save_pretrained``)
+and loaded by ``load_baseline`` or ``registry.load_proposer``.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..errors import DataError
 from ..proposer import BASELINE_FILE, OrderProposer
 from .hawkes import HawkesParams, HawkesProposer, fit_hawkes, fit_hawkes_mle, simulate_hawkes
 from .zero_intelligence import ZIProposer, fit_zi
 
-KINDS = {"hawkes": HawkesProposer, "zi": ZIProposer}
+#: ``baseline.json`` "kind" -> class
+KINDS = {cls.kind: cls for cls in (HawkesProposer, ZIProposer)}
 
 
 def load_baseline(path: str | Path, kind: str | None = None, **kwargs) -> OrderProposer:
@@ -31,19 +33,18 @@ def load_baseline(path: str | Path, kind: str | None = None, **kwargs) -> OrderP
 
     Raises:
         FileNotFoundError: no baseline.json there.
-        ValueError: unknown kind, or ``kind`` disagrees with the file.
+        DataError (a ``ValueError``): unknown kind, or ``kind`` disagrees with the file.
     """
     path = Path(path)
     file = path if path.is_file() else path / BASELINE_FILE
     if not file.is_file():
         raise FileNotFoundError(2, "no such file", str(file))
-    d = json.loads(file.read_text())
-    found = d.get("kind")
+    found = json.loads(file.read_text()).get("kind")
     if kind is not None and kind != found:
-        raise ValueError(f"{file}: baseline kind is {found!r}, expected {kind!r}")
+        raise DataError(file, f"baseline kind is {found!r}, expected {kind!r}")
     if found not in KINDS:
-        raise ValueError(f"{file}: unknown baseline kind {found!r} (known: {sorted(KINDS)})")
-    return KINDS[found].from_dict(d, **kwargs)
+        raise DataError(file, f"unknown baseline kind {found!r} (known: {sorted(KINDS)})")
+    return KINDS[found].from_pretrained(file, **kwargs)
 
 
 __all__ = [

@@ -510,11 +510,6 @@ def side01(code: np.ndarray) -> np.ndarray:
     return (np.asarray(code) == SIDE_ASK).astype(np.int8)
 
 
-def rollout_rngs(seed: int, n: int) -> list[np.random.Generator]:
-    """One generator per rollout; rollout k's stream depends only on (seed, k), not on n."""
-    return [np.random.default_rng(s) for s in np.random.SeedSequence(int(seed)).spawn(n)]
-
-
 def fitted_on_summary(events: EventTable, orders: ModeledOrders, files: Sequence[str] | None = None) -> dict:
     """The ``fitted_on`` record of baseline.json."""
     return {
@@ -552,7 +547,6 @@ __all__ = [
     "fitted_on_summary",
     "market_price",
     "price_at_depth",
-    "rollout_rngs",
     "side01",
     "side_code",
     "touch_before",

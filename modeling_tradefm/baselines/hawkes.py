@@ -43,18 +43,17 @@ book it met, so injected orders excite the flow too.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from scipy.optimize import minimize
 
 from ..events import ACTION_ADD, ACTION_CANCEL, NS_PER_SECOND, EventTable
-from ..proposer import BASELINE_FILE, OrderBatch, OrderProposer
+from ..proposer import OrderBatch, OrderProposer, resolve_rollout_ids
+from ..sampling import rollout_rngs
 from .common import (
     KIND_CANCEL,
     KIND_LIMIT,
@@ -73,7 +72,6 @@ from .common import (
     fitted_on_summary,
     market_price,
     price_at_depth,
-    rollout_rngs,
     side01,
     side_code,
     type_index_table,
@@ -499,6 +497,7 @@ class HawkesProposer(OrderProposer):
     """
 
     name = "compound-hawkes"
+    kind = "hawkes"
 
     def __init__(self, params: HawkesParams, event_types: Sequence[EventType], depth_marks, size_marks,
                  tick_size: int, fit_summary: dict | None = None, fitted_on: dict | None = None,
@@ -521,10 +520,10 @@ class HawkesProposer(OrderProposer):
         self.placement_clipped = 0
 
     # -- rollout interface ---------------------------------------------------------------------
-    def start(self, prefix: EventTable, books: Sequence, seed: int) -> None:
+    def start(self, prefix: EventTable, books: Sequence, seed: int, rollout_ids: Sequence[int] | None = None) -> None:
         """Warm each rollout's intensity from the prefix's orders in the last ``warmup_s`` seconds."""
         k = len(books)
-        self._rngs = rollout_rngs(seed, k)
+        self._rngs = rollout_rngs(seed, resolve_rollout_ids(rollout_ids, k))
         base = HawkesState(self.params)
         last_bid = last_ask = None
         if len(prefix):
@@ -623,7 +622,7 @@ class HawkesProposer(OrderProposer):
     # -- persistence ---------------------------------------------------------------------------
     def to_dict(self) -> dict:
         return {
-            "kind": "hawkes",
+            "kind": self.kind,
             "format_version": 1,
             "event_types": [t.name for t in self.event_types],
             "kernel": "exponential",
@@ -640,7 +639,7 @@ class HawkesProposer(OrderProposer):
 
     @classmethod
     def from_dict(cls, d: dict, **kwargs) -> HawkesProposer:
-        if d.get("kind") != "hawkes":
+        if d.get("kind") != cls.kind:
             raise ValueError(f"not a Hawkes baseline (kind={d.get('kind')!r})")
         types = [EventType.from_name(n) for n in d["event_types"]]
         marks = d["marks"]
@@ -650,15 +649,6 @@ class HawkesProposer(OrderProposer):
             [EmpiricalDistribution.from_dict(marks[t.name]["size"]) for t in types],
             d["tick_size"], d.get("fit"), d.get("fitted_on"), warmup_s=kwargs.get("warmup_s", d.get("warmup_s", 600.0)),
         )
-
-    def save_pretrained(self, path: str | Path) -> None:
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        (path / BASELINE_FILE).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
-
-    @classmethod
-    def from_pretrained(cls, path: str | Path, **kwargs) -> HawkesProposer:
-        return cls.from_dict(json.loads((Path(path) / BASELINE_FILE).read_text()), **kwargs)
 
     def summary(self) -> dict:
         """Dimension, spectral radius, log-likelihood, AIC, ... (the fit record plus rates)."""

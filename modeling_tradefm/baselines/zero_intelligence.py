@@ -22,14 +22,13 @@ Memoryless, so ``observe`` only keeps the last two-sided touch as a reference fo
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from ..events import ACTION_ADD, ACTION_CANCEL, NS_PER_SECOND, EventTable
-from ..proposer import BASELINE_FILE, OrderBatch, OrderProposer
+from ..proposer import OrderBatch, OrderProposer, resolve_rollout_ids
+from ..sampling import rollout_rngs
 from .common import (
     KIND_CANCEL,
     KIND_LIMIT,
@@ -42,7 +41,6 @@ from .common import (
     extract_orders,
     fitted_on_summary,
     market_price,
-    rollout_rngs,
     side_code,
 )
 
@@ -77,6 +75,7 @@ class ZIProposer(OrderProposer):
     """
 
     name = "zero-intelligence"
+    kind = "zi"
 
     def __init__(self, rates, window_ticks: int, size_marks: Sequence[EmpiricalDistribution], tick_size: int,
                  fit_summary: dict | None = None, fitted_on: dict | None = None):
@@ -94,9 +93,9 @@ class ZIProposer(OrderProposer):
         self._rngs: list[np.random.Generator] = []
         self._views: list[BookView] = []
 
-    def start(self, prefix: EventTable, books: Sequence, seed: int) -> None:
+    def start(self, prefix: EventTable, books: Sequence, seed: int, rollout_ids: Sequence[int] | None = None) -> None:
         """Seeds the rollouts; the prefix only supplies a reference touch for empty books."""
-        self._rngs = rollout_rngs(seed, len(books))
+        self._rngs = rollout_rngs(seed, resolve_rollout_ids(rollout_ids, len(books)))
         bid = ask = None
         if len(prefix):
             orders = extract_orders(prefix, tick_size=self.tick_size)
@@ -141,7 +140,7 @@ class ZIProposer(OrderProposer):
     # -- persistence ---------------------------------------------------------------------------
     def to_dict(self) -> dict:
         return {
-            "kind": "zi",
+            "kind": self.kind,
             "format_version": 1,
             "streams": STREAM_NAMES,
             "rates": self.rates.tolist(),
@@ -154,21 +153,12 @@ class ZIProposer(OrderProposer):
 
     @classmethod
     def from_dict(cls, d: dict, **kwargs) -> ZIProposer:
-        if d.get("kind") != "zi":
+        if d.get("kind") != cls.kind:
             raise ValueError(f"not a zero-intelligence baseline (kind={d.get('kind')!r})")
         if d.get("streams", STREAM_NAMES) != STREAM_NAMES:
             raise ValueError(f"unknown stream layout {d.get('streams')}")
         sizes = [EmpiricalDistribution.from_dict(d["sizes"][n]) for n in KIND_NAMES]
         return cls(d["rates"], d["window_ticks"], sizes, d["tick_size"], d.get("fit"), d.get("fitted_on"))
-
-    def save_pretrained(self, path: str | Path) -> None:
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        (path / BASELINE_FILE).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
-
-    @classmethod
-    def from_pretrained(cls, path: str | Path, **kwargs) -> ZIProposer:
-        return cls.from_dict(json.loads((Path(path) / BASELINE_FILE).read_text()), **kwargs)
 
     def summary(self) -> dict:
         out = dict(self.fit_summary)

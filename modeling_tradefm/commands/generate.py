@@ -11,7 +11,7 @@ wall-clock time in ``--tz`` (default UTC; use e.g. ``America/New_York`` for LOBS
 ``America/Chicago`` for CME): the first occurrence of that time at or after the session's first
 event. The simulators start from a replay of the prefix; the model conditions on its tokens.
 
-``--model`` is a TradeFM checkpoint or a fitted baseline folder (``proposer.load_proposer``).
+``--model`` is a TradeFM checkpoint or a fitted baseline folder (``registry.load_proposer``).
 
 Outputs in DIR:
     ``--format mbo`` (default): ``rollout_000.mbo.csv.zst``, ... (Databento integer CSV)
@@ -82,6 +82,8 @@ def parse_injection(text: str):
 
 
 def add_parser(subparsers) -> None:
+    from ..sampling import SamplingConfig
+
     p = subparsers.add_parser(
         "generate",
         help="closed-loop rollouts of a model or baseline from a real prefix",
@@ -107,11 +109,14 @@ def add_parser(subparsers) -> None:
     p.add_argument("--levels", type=int, default=10, help="LOBSTER orderbook levels (default 10)")
     p.add_argument("--inject", action="append", type=parse_injection, default=[], metavar="HH:MM:SS,SIDE,SIZE[,PRICE]",
                    help="inject an order into every rollout (repeatable); PRICE in currency units, omitted = market")
+    sampling = SamplingConfig()
     g = p.add_argument_group("sampling (TradeFM checkpoints)")
-    g.add_argument("--temperature", type=float, default=1.0)
-    g.add_argument("--top-k", type=int, default=0)
-    g.add_argument("--top-p", type=float, default=1.0)
-    g.add_argument("--repetition-penalty", type=float, default=1.2, help="default 1.2 (the paper's)")
+    g.add_argument("--temperature", type=float, default=sampling.temperature,
+                   help=f"default {sampling.temperature}; 0 = greedy")
+    g.add_argument("--top-k", type=int, default=sampling.top_k, help=f"default {sampling.top_k} (off)")
+    g.add_argument("--top-p", type=float, default=sampling.top_p, help=f"default {sampling.top_p} (off)")
+    g.add_argument("--repetition-penalty", type=float, default=sampling.repetition_penalty,
+                   help=f"default {sampling.repetition_penalty} (the paper's)")
     g.add_argument("--tier", type=int, default=None,
                    help="TradeFM: pin the liquidity tier (0..2) of the context; default: the features' tier of "
                         "the prefix, which for a prefix shorter than a day comes from a partial day's volume")
@@ -163,9 +168,9 @@ def select_prefix(events, start_clock: dt.time, tz: str, source: str, feature_co
 def run(args) -> int:
     import numpy as np
 
-    from ..generation_tradefm import InjectedOrder, _start_accepts_rollout_ids, rollout
+    from ..generation_tradefm import InjectedOrder, rollout
     from ..io import read_events
-    from ..proposer import load_proposer
+    from ..registry import load_proposer
 
     if args.events < 0 or args.rollouts < 1:
         raise SystemExit("error: --events must be >= 0 and --rollouts >= 1")
@@ -190,10 +195,6 @@ def run(args) -> int:
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     batch = args.batch_size or args.rollouts
-    if batch < args.rollouts and not _start_accepts_rollout_ids(proposer):
-        # rollout i of a later batch needs its global id to draw rollout i's streams
-        print(f"note: {type(proposer).__name__} cannot run rollouts by id; --batch-size ignored", file=sys.stderr)
-        batch = args.rollouts
     meta_rollouts = []
     print(f"prefix: {session.symbol} {session.date}, {len(prefix)} events before {args.start} {args.tz}; "
           f"{args.rollouts} rollout(s) x {args.events} events with {getattr(proposer, 'name', 'proposer')}",
@@ -201,7 +202,7 @@ def run(args) -> int:
     for lo in range(0, args.rollouts, batch):
         ids = list(range(lo, min(args.rollouts, lo + batch)))
         results = rollout(proposer, prefix, args.events, seed=args.seed, inject=inject or None,
-                          rollout_ids=ids if lo else None, num_rollouts=len(ids), progress=True,
+                          rollout_ids=ids, progress=True,
                           simulator_kwargs={"cancel_priority": args.cancel_rule})
         for rid, res in zip(ids, results):
             files = _write(res, out, rid, args, session, prefix)
