@@ -76,6 +76,7 @@ from .events import (
     EventTable,
 )
 from .proposer import MARKET_PRICE_ASK, MARKET_PRICE_BID, OrderBatch, OrderProposer
+from .ticks import book_tick_size, infer_tick_size
 
 # --------------------------------------------------------------------------------------------
 # Seeding
@@ -354,12 +355,6 @@ def _call_or_value(x):
     return x() if callable(x) else x
 
 
-def book_tick(book) -> int | None:
-    """The book's tick size (1e-9 units) or ``None`` when it has none."""
-    tick = _call_or_value(getattr(book, "tick_size", None))
-    return int(tick) if tick else None
-
-
 def book_reference_mid(book) -> float | None:
     """The mid used for δp: the EW-VWAP mid, else the book mid (before any execution), in 1e-9 units."""
     for name in ("vwap_mid", "mid"):
@@ -370,14 +365,6 @@ def book_reference_mid(book) -> float | None:
         if value is not None and np.isfinite(value) and value > 0:
             return float(value)
     return None
-
-
-def infer_tick(prefix: EventTable) -> int | None:
-    """The greatest common divisor of the prefix's add prices (1e-9 units), or ``None`` if none."""
-    prices = prefix.price[(prefix.action == ACTION_ADD) & (prefix.price != UNDEF_PRICE) & (prefix.price > 0)]
-    if len(prices) == 0:
-        return None
-    return int(np.gcd.reduce(np.unique(prices)))
 
 
 def price_from_depth(mid: np.ndarray, price_depth: np.ndarray, tick: np.ndarray) -> np.ndarray:
@@ -805,9 +792,9 @@ class TradeFMProposer(OrderProposer):
 
         # tick grid of generated prices: per book
         ticks = []
-        fallback = self.tick_size or infer_tick(prefix)
+        fallback = self.tick_size or infer_tick_size(prefix)
         for b in books:
-            t = self.tick_size or book_tick(b) or fallback
+            t = self.tick_size or book_tick_size(b, fallback)
             if not t:
                 raise DataError("<prefix>", "no tick size: pass tick_size= (the prefix has no priced adds)")
             ticks.append(int(t))
@@ -1090,8 +1077,6 @@ __all__ = [
     "apply_top_k",
     "apply_top_p",
     "book_reference_mid",
-    "book_tick",
-    "infer_tick",
     "preallocate_cache",
     "price_from_depth",
     "process_logits",

@@ -10,7 +10,6 @@ import pytest
 
 from modeling_tradefm.events import F_LAST, F_SNAPSHOT, NS_PER_SECOND, EventTable
 from modeling_tradefm.features import (
-    EWVWAP,
     FeatureConfig,
     build_features,
     counted_executions,
@@ -21,6 +20,7 @@ from modeling_tradefm.features import (
 )
 
 from conftest import real_path
+from oracles import EWVWAP
 
 S = NS_PER_SECOND
 P = 1_000_000_000  # 1.0 in 1e-9 price units
