@@ -265,8 +265,8 @@ def extract_orders(
 
     cols: dict[str, list[np.ndarray]] = {k: [] for k in ("ts", "kind", "side", "price", "size", "first", "new")}
     used, skipped = 0, {}
-    for me in modeled_events(events, config, num_threads=1):
-        rows = me.session.rows if me.session.rows is not None else np.arange(len(me.session))
+    for me in modeled_events(events, config, progress=False):
+        rows = me.session.rows  # session row -> row of ``events`` (the touch is per row of events)
         # The point processes need time order; on the venues' feeds feed order is time order
         # (then this keeps it as it is, event for event).
         order = np.argsort(me.ts_recv, kind="stable")
