@@ -31,6 +31,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._kernels import ewvwap_step
+
 # ---- column indices ------------------------------------------------------------------------
 O_PRICE, O_SIZE, O_SIDE, O_LVL, O_PREV, O_NEXT, O_ID, O_PART = range(8)
 L_PRICE, L_SIDE, L_TOTAL, L_ANON, L_HEAD, L_TAIL, L_P1, L_NORD = range(8)
@@ -388,16 +390,11 @@ def _clear(ords, lvls, oh, lh, st):
 
 @njit(cache=True)
 def _vwap_update(st, vw, ts, price, size):
+    """One execution into the book's EW-VWAP state (``vw``, ``st[S_VW_T]``): the features' recursion."""
     if size <= 0:
         return
-    if vw[2] != 0.0:
-        w = 0.5 ** ((ts - st[S_VW_T]) / 1e9 / vw[3])
-        vw[0] = w * vw[0] + float(price) * size
-        vw[1] = w * vw[1] + size
-    else:
-        vw[0] = float(price) * size
-        vw[1] = float(size)
-        vw[2] = 1.0
+    vw[0], vw[1] = ewvwap_step(vw[0], vw[1], st[S_VW_T], ts, float(price), size, vw[3])
+    vw[2] = 1.0
     st[S_VW_T] = ts
 
 

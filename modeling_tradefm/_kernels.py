@@ -7,26 +7,14 @@ modify onto cancel/add events. Both run here in one compiled pass over a session
 time, compiled, so no Python loop per event). Order state lives in an open-addressing hash table
 held in plain numpy arrays, which is several times faster than a numba typed dict.
 
-When numba is not installed the same functions run as plain Python (correct, slow); the package
-still works, only ingest speed suffers.
+:func:`ewvwap_step` is the one implementation of the EW-VWAP recursion: the feature scan,
+:func:`ewvwap_series` and the simulator's kernels (``_book_kernels``) all inline it.
 """
 
 from __future__ import annotations
 
 import numpy as np
-
-try:  # numba is an optional accelerator: the functions below are valid plain Python too.
-    from numba import njit
-
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover - exercised only without numba
-    HAVE_NUMBA = False
-
-    def njit(*args, **kwargs):
-        if len(args) == 1 and callable(args[0]) and not kwargs:
-            return args[0]
-        return lambda f: f
-
+from numba import njit
 
 # Fate of each input record (index into FATE_NAMES); every record gets exactly one, so that
 # records in == used + skipped (by reason).
@@ -66,9 +54,37 @@ _UNDEF = np.iinfo(np.int64).max
 LOG1P_TABLE = np.log1p(np.arange(1 << 16, dtype=np.float64))
 
 
+@njit(cache=True, inline="always")
+def ewvwap_step(num, den, t_prev, ts, price, size, half_life_s):  # pragma: no cover - compiled
+    """Fold one execution into the EW-VWAP sums: THE recursion (features module docstring).
+
+    ``w = 0.5 ** ((ts − t_prev) / 1e9 / half_life_s)``, ``num = w·num + price·size``,
+    ``den = w·den + size``; the value is ``num / den``. Before the first execution (``den == 0``)
+    there is nothing to decay. Inlined into the feature scan, :func:`ewvwap_series` and the
+    simulator (``_book_kernels``), which keep ``num``/``den``/``t_prev`` in their own state. (Numba
+    caches a kernel by its own file: after editing this function, clear ``_book_kernels``'s cache.)
+
+    Args:
+        num, den: the sums before the execution (0, 0 before the first).
+        t_prev: int ns time of the previous execution (ignored while ``den == 0``).
+        ts: int ns time of this execution.
+        price: float price (any unit; the value is in the same unit).
+        size: executed size (> 0).
+        half_life_s: half-life of the weights in seconds.
+
+    Returns:
+        (num, den) after the execution.
+    """
+    if den > 0.0:
+        w = 0.5 ** ((ts - t_prev) / 1e9 / half_life_s)
+        num = w * num
+        den = w * den
+    return num + price * size, den + size
+
+
 @njit(cache=True, nogil=True)
 def ewvwap_series(ts_ns, price, size, half_life_s):  # pragma: no cover - compiled
-    """EW-VWAP value after each execution (the shared recursion; see ``features.EWVWAP``).
+    """EW-VWAP value after each execution (:func:`ewvwap_step` over a series).
 
     Args:
         ts_ns: int64 [m], execution times (ns).
@@ -83,14 +99,9 @@ def ewvwap_series(ts_ns, price, size, half_life_s):  # pragma: no cover - compil
     out = np.empty(m, np.float64)
     num = 0.0
     den = 0.0
-    t_prev = 0
+    t_prev = np.int64(0)
     for k in range(m):
-        if k > 0:
-            w = 0.5 ** ((ts_ns[k] - t_prev) / 1e9 / half_life_s)
-            num *= w
-            den *= w
-        num += price[k] * size[k]
-        den += size[k]
+        num, den = ewvwap_step(num, den, t_prev, ts_ns[k], price[k], size[k], half_life_s)
         t_prev = ts_ns[k]
         out[k] = num / den
     return out
@@ -213,12 +224,121 @@ def execution_groups(ts, action, side, price, size, flags, sequence, order_id): 
     return counted, agg_start, agg_end
 
 
+_NO_EVENT = 255  # "no event" in the (action, price, size) triples of the rules below
+
+
+@njit(cache=True, inline="always")
+def _set_order(table, s, price, size):  # pragma: no cover - compiled
+    """The order in row ``s`` now rests at ``price``/``size`` with no pending fills (an add)."""
+    table[s, 1] = price
+    table[s, 2] = size
+    table[s, 3] = 0
+
+
+@njit(cache=True, inline="always")
+def _emit(out, k, i, ts, act, side01, price, size, mid_before, mid_after, part):  # pragma: no cover
+    """Write modeled event ``k`` (from record ``i``) into the output arrays ``out``; returns k + 1."""
+    out[0][k] = i
+    out[1][k] = ts
+    out[2][k] = act
+    out[3][k] = side01
+    out[4][k] = price
+    out[5][k] = size
+    out[6][k] = mid_before
+    out[7][k] = mid_after
+    out[8][k] = part
+    return k + 1
+
+
+@njit(cache=True, inline="always")
+def _cancel_rule(table, s, price, size, same_packet_as_exec):  # pragma: no cover - compiled
+    """A ``C`` of ``size`` at ``price`` on the order in row ``s`` (−1 = no order id).
+
+    Execution bookkeeping is not a trader's cancel: a reduction by no more than the order's pending
+    fills (:func:`take_pending_fills`; only the excess is a real cancel) or, without an order id, a
+    ``C`` in the same packet as the last execution record. The order's size goes down by ``size``;
+    once it is gone (or unknown) a later ``M`` of its id is an add.
+
+    Returns:
+        ``(action, price, size, action, price, size, fate)``: the record's events (action 1 =
+        cancel, ``_NO_EVENT`` = none; the second is always none) and its fate.
+    """
+    none, zero = np.int64(_NO_EVENT), np.int64(0)
+    q = np.int64(size)
+    out = (np.int64(1), price, q, none, zero, zero, np.int64(FATE_USED))
+    if s >= 0 and table[s, 3] > 0:
+        rem = take_pending_fills(table, s, q)
+        if rem > 0:
+            out = (np.int64(1), price, rem, none, zero, zero, np.int64(FATE_USED))
+        else:
+            out = (none, zero, zero, none, zero, zero, np.int64(FATE_BOOKKEEPING))
+    elif s < 0 and same_packet_as_exec:
+        out = (none, zero, zero, none, zero, zero, np.int64(FATE_BOOKKEEPING))
+    if s >= 0 and table[s, 2] >= 0:
+        table[s, 2] -= q
+        if table[s, 2] <= 0:
+            table[s, 2] = -1
+            table[s, 3] = 0
+    return out
+
+
+@njit(cache=True, inline="always")
+def _modify_rule(table, s, new_p, new_s, same_packet_as_exec, policy):  # pragma: no cover - compiled
+    """An ``M``: the order in row ``s`` (−1 = no order id) now rests at ``new_p``/``new_s``.
+
+    ``cancel_add`` (see the ``features`` module docstring): a size decrease in place is a partial
+    cancel (priority kept); a price change or size increase is a cancel of the old state and an add
+    of the new (priority lost); an unchanged modify is no event; an order whose state is unknown
+    becomes an add. Before any policy, a decrease by no more than the pending fills is execution
+    bookkeeping (only the excess is a cancel), as is an id-less ``M`` in an execution's packet.
+
+    Returns:
+        ``(action, price, size, action, price, size, fate)``: up to two events (0 add / 1 cancel,
+        ``_NO_EVENT`` = none) and the record's fate.
+    """
+    none, zero = np.int64(_NO_EVENT), np.int64(0)
+    used = np.int64(FATE_USED)
+    if s < 0:
+        if same_packet_as_exec:
+            return none, zero, zero, none, zero, zero, np.int64(FATE_BOOKKEEPING)
+        if policy == MODIFY_DROP:
+            return none, zero, zero, none, zero, zero, np.int64(FATE_MODIFY_DROPPED)
+        return zero, new_p, new_s, none, zero, zero, used
+    old_p = table[s, 1]
+    old_s = table[s, 2]
+    known = old_s >= 0
+    if known and table[s, 3] > 0 and new_p == old_p and new_s < old_s:
+        rem = take_pending_fills(table, s, old_s - new_s)
+        if rem > 0:
+            out = (np.int64(1), new_p, rem, none, zero, zero, used)
+        else:
+            out = (none, zero, zero, none, zero, zero, np.int64(FATE_BOOKKEEPING))
+    elif policy == MODIFY_DROP:
+        out = (none, zero, zero, none, zero, zero, np.int64(FATE_MODIFY_DROPPED))
+    elif policy == MODIFY_ADD or not known:
+        out = (zero, new_p, new_s, none, zero, zero, used)
+    elif new_p == old_p and new_s < old_s:
+        out = (np.int64(1), new_p, old_s - new_s, none, zero, zero, used)  # partial cancel
+    elif new_p == old_p and new_s == old_s:
+        out = (none, zero, zero, none, zero, zero, np.int64(FATE_MODIFY_UNCHANGED))
+    else:
+        out = (np.int64(1), old_p, old_s, zero, new_p, new_s, used)  # cancel the old, add the new
+    if new_p != old_p:
+        table[s, 3] = 0
+    table[s, 1] = new_p
+    table[s, 2] = new_s if new_s > 0 else -1
+    return out
+
+
 @njit(cache=True, nogil=True)
 def scan_session(
     ts, action, side, price, size, order_id, flags, sequence, participant,
     exec_counted, agg_start, agg_end, half_life_s, modify_policy, seed_price,
 ):  # pragma: no cover - compiled
     """One pass over a session: EW-VWAP, execution bookkeeping, modify mapping, event emission.
+
+    This is THE rule for which records are modeled orders (``features.modeled_events``; the
+    baselines fit on its output too).
 
     Args:
         ts, action, side, price, size, order_id, flags, sequence, participant: the session's
@@ -241,43 +361,33 @@ def scan_session(
     """
     n = len(ts)
     table, mask = _id_table(order_id, 0, 4)  # order state, see _slot
-
-    src = np.empty(2 * n, np.int64)
-    o_ts = np.empty(2 * n, np.int64)
-    o_act = np.empty(2 * n, np.uint8)
-    o_side = np.empty(2 * n, np.uint8)
-    o_price = np.empty(2 * n, np.int64)
-    o_size = np.empty(2 * n, np.int64)
-    o_mb = np.empty(2 * n, np.float64)
-    o_ma = np.empty(2 * n, np.float64)
-    o_part = np.empty(2 * n, np.uint8)
+    out = (
+        np.empty(2 * n, np.int64), np.empty(2 * n, np.int64), np.empty(2 * n, np.uint8),
+        np.empty(2 * n, np.uint8), np.empty(2 * n, np.int64), np.empty(2 * n, np.int64),
+        np.empty(2 * n, np.float64), np.empty(2 * n, np.float64), np.empty(2 * n, np.uint8),
+    )
     fate = np.zeros(n, np.int8)
 
     num = 0.0
     den = 0.0
-    t_prev = 0
+    t_prev = np.int64(0)
     has_mid = not np.isnan(seed_price)
     value = seed_price
     p_first = np.nan
     last_exec_seq = np.int64(-1)
     last_exec_ts = np.int64(-1)
 
-    agg_ok = False
+    agg_ok = False  # the current aggressor group started with a mid in force
     agg_mb = np.nan
     agg_size = np.int64(0)
-    agg_price = np.int64(0)
     k = 0
-    scale = 1e-9
 
     for i in range(n):
         a = action[i]
         if (flags[i] & _F_SNAPSHOT) != 0:
             # Snapshot records are the book at the start, not flow; they still seed order state.
             if a == _A and order_id[i] != 0 and price[i] != _UNDEF:
-                s = _slot(table, order_id[i], mask)
-                table[s, 1] = price[i]
-                table[s, 2] = size[i]
-                table[s, 3] = 0
+                _set_order(table, _slot(table, order_id[i], mask), price[i], size[i])
             fate[i] = FATE_SNAPSHOT
             continue
 
@@ -288,13 +398,7 @@ def scan_session(
                 agg_size = 0
             if exec_counted[i]:
                 first = den == 0.0
-                if not first:
-                    w = 0.5 ** ((ts[i] - t_prev) / 1e9 / half_life_s)
-                    num *= w
-                    den *= w
-                p = price[i] * scale
-                num += p * size[i]
-                den += size[i]
+                num, den = ewvwap_step(num, den, t_prev, ts[i], price[i] * 1e-9, size[i], half_life_s)
                 t_prev = ts[i]
                 value = num / den
                 if first:
@@ -305,11 +409,10 @@ def scan_session(
                 last_exec_ts = ts[i]
             if a == _F:
                 if order_id[i] != 0:
-                    s = _slot(table, order_id[i], mask)
-                    table[s, 3] += size[i]
+                    table[_slot(table, order_id[i], mask), 3] += size[i]
                 fate[i] = FATE_FILL
                 continue
-            # T record
+            # T record: part of an aggressor group, one marketable add at the last price
             if side[i] != _SIDE_B and side[i] != _SIDE_A:
                 fate[i] = FATE_TRADE_NO_AGGRESSOR if price[i] != _UNDEF else FATE_UNDEF_PRICE
                 continue
@@ -318,18 +421,9 @@ def scan_session(
                 continue
             fate[i] = FATE_USED if agg_ok else FATE_BEFORE_FIRST_EXEC
             agg_size += size[i]
-            agg_price = price[i]
             if agg_end[i] and agg_ok:
-                src[k] = i
-                o_ts[k] = ts[i]
-                o_act[k] = 0
-                o_side[k] = 0 if side[i] == _SIDE_B else 1
-                o_price[k] = agg_price
-                o_size[k] = agg_size
-                o_mb[k] = agg_mb
-                o_ma[k] = value
-                o_part[k] = participant[i]
-                k += 1
+                k = _emit(out, k, i, ts[i], 0, 0 if side[i] == _SIDE_B else 1, price[i], agg_size, agg_mb,
+                          value, participant[i])
             continue
 
         if a == _R:
@@ -345,134 +439,33 @@ def scan_session(
         if sd != _SIDE_B and sd != _SIDE_A:
             fate[i] = FATE_OTHER_ACTION
             continue
-        sd01 = 0 if sd == _SIDE_B else 1
-        oid = order_id[i]
-        s = -1
-        if oid != 0:
-            s = _slot(table, oid, mask)
-
-        # up to two events (cancel, add) for this record
-        e_act0 = 255
-        e_price0 = np.int64(0)
-        e_size0 = np.int64(0)
-        e_act1 = 255
-        e_price1 = np.int64(0)
-        e_size1 = np.int64(0)
-        rec_fate = FATE_USED
-
+        s = _slot(table, order_id[i], mask) if order_id[i] != 0 else -1
+        same_packet = sequence[i] == last_exec_seq and ts[i] == last_exec_ts
         if a == _A:
-            e_act0 = 0
-            e_price0 = price[i]
-            e_size0 = size[i]
             if s >= 0:
-                table[s, 1] = price[i]
-                table[s, 2] = size[i]
-                table[s, 3] = 0
+                _set_order(table, s, price[i], size[i])
+            e = (np.int64(0), price[i], np.int64(size[i]), np.int64(_NO_EVENT), np.int64(0), np.int64(0),
+                 np.int64(FATE_USED))
         elif a == _C:
-            csize = np.int64(size[i])
-            if s >= 0 and table[s, 3] > 0:
-                # The venue reducing a filled order: not a trader's cancel. Only what exceeds
-                # the pending fills (rare) is a real cancel.
-                rem = take_pending_fills(table, s, csize)
-                if rem > 0:
-                    e_act0 = 1
-                    e_price0 = price[i]
-                    e_size0 = rem
-                else:
-                    rec_fate = FATE_BOOKKEEPING
-            elif s < 0 and sequence[i] == last_exec_seq and ts[i] == last_exec_ts:
-                rec_fate = FATE_BOOKKEEPING  # no order id: fall back to "same packet as a fill"
-            else:
-                e_act0 = 1
-                e_price0 = price[i]
-                e_size0 = csize
-            if s >= 0 and table[s, 2] >= 0:
-                table[s, 2] -= csize
-                if table[s, 2] <= 0:
-                    table[s, 2] = -1  # gone (or unknown): a later M of this id is an add
-                    table[s, 3] = 0
-        else:  # M
-            new_p = price[i]
-            new_s = np.int64(size[i])
-            if s < 0:
-                if sequence[i] == last_exec_seq and ts[i] == last_exec_ts:
-                    rec_fate = FATE_BOOKKEEPING
-                elif modify_policy == MODIFY_DROP:
-                    rec_fate = FATE_MODIFY_DROPPED
-                else:
-                    e_act0 = 0
-                    e_price0 = new_p
-                    e_size0 = new_s
-            else:
-                old_p = table[s, 1]
-                old_s = table[s, 2]
-                known = old_s >= 0
-                if known and table[s, 3] > 0 and new_p == old_p and new_s < old_s:
-                    rem = take_pending_fills(table, s, old_s - new_s)
-                    if rem > 0:
-                        e_act0 = 1
-                        e_price0 = new_p
-                        e_size0 = rem
-                    else:
-                        rec_fate = FATE_BOOKKEEPING
-                elif modify_policy == MODIFY_DROP:
-                    rec_fate = FATE_MODIFY_DROPPED
-                elif modify_policy == MODIFY_ADD or not known:
-                    e_act0 = 0
-                    e_price0 = new_p
-                    e_size0 = new_s
-                elif new_p == old_p and new_s < old_s:
-                    # size decrease in place keeps queue priority: a partial cancel
-                    e_act0 = 1
-                    e_price0 = new_p
-                    e_size0 = old_s - new_s
-                elif new_p == old_p and new_s == old_s:
-                    rec_fate = FATE_MODIFY_UNCHANGED
-                else:
-                    # price change or size increase loses priority: cancel the old, add the new
-                    e_act0 = 1
-                    e_price0 = old_p
-                    e_size0 = old_s
-                    e_act1 = 0
-                    e_price1 = new_p
-                    e_size1 = new_s
-                if new_p != old_p:
-                    table[s, 3] = 0
-                table[s, 1] = new_p
-                table[s, 2] = new_s if new_s > 0 else -1
-
-        if e_act0 == 255:
+            e = _cancel_rule(table, s, price[i], size[i], same_packet)
+        else:
+            e = _modify_rule(table, s, price[i], np.int64(size[i]), same_packet, modify_policy)
+        act0, price0, size0, act1, price1, size1, rec_fate = e
+        if act0 == _NO_EVENT:
             fate[i] = rec_fate
             continue
         if not has_mid:
             fate[i] = FATE_BEFORE_FIRST_EXEC
             continue
         fate[i] = FATE_USED
-        src[k] = i
-        o_ts[k] = ts[i]
-        o_act[k] = e_act0
-        o_side[k] = sd01
-        o_price[k] = e_price0
-        o_size[k] = e_size0
-        o_mb[k] = value
-        o_ma[k] = value
-        o_part[k] = participant[i]
-        k += 1
-        if e_act1 != 255:
-            src[k] = i
-            o_ts[k] = ts[i]
-            o_act[k] = e_act1
-            o_side[k] = sd01
-            o_price[k] = e_price1
-            o_size[k] = e_size1
-            o_mb[k] = value
-            o_ma[k] = value
-            o_part[k] = participant[i]
-            k += 1
+        sd01 = 0 if sd == _SIDE_B else 1
+        k = _emit(out, k, i, ts[i], act0, sd01, price0, size0, value, value, participant[i])
+        if act1 != _NO_EVENT:
+            k = _emit(out, k, i, ts[i], act1, sd01, price1, size1, value, value, participant[i])
 
     return (
-        src[:k], o_ts[:k], o_act[:k], o_side[:k], o_price[:k], o_size[:k], o_mb[:k], o_ma[:k],
-        o_part[:k], fate, p_first,
+        out[0][:k], out[1][:k], out[2][:k], out[3][:k], out[4][:k], out[5][:k], out[6][:k], out[7][:k],
+        out[8][:k], fate, p_first,
     )
 
 
@@ -745,8 +738,7 @@ def encode_tokens(action, side, price_depth, log_volume, dt, e_dp, e_v, e_dt, n_
 
 __all__ = [
     "FATE_NAMES",
-    "HAVE_NUMBA",
-    "LOG1P_TABLE",
+        "LOG1P_TABLE",
     "MODIFY_ADD",
     "MODIFY_CANCEL_ADD",
     "MODIFY_DROP",

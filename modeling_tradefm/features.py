@@ -20,7 +20,7 @@ reader emits the same T + F + C pattern for a type-4 row. Execution records are 
 level hit), a group without any ``T`` contributes its ``F`` records. Snapshot (``F_SNAPSHOT``)
 records and records with the UNDEF price never count.
 
-**EW-VWAP mid** (causal; the recursion is shared with the simulator through :class:`EWVWAP`):
+**EW-VWAP mid** (causal; one compiled recursion, ``_kernels.ewvwap_step``, shared with the simulator):
 on each counted execution at time ``t`` (seconds), price ``p``, size ``q``:
 ``w = 0.5 ** ((t − t_prev) / half_life)``, ``num = w·num + p·q``, ``den = w·den + q``,
 ``mid = num / den``. The half-life defaults to 10 s: the paper does not give one, and 10 s is the
@@ -30,7 +30,8 @@ it (and the first aggressor execution itself) are not emitted; they are counted 
 ``before_first_execution``. ``startup="backfill"`` instead gives them the first execution's price
 (a look-ahead of at most one execution; for short files only).
 
-**Modeled events** (the paper predicts add and cancel only):
+**Modeled events** (the paper predicts add and cancel only; :func:`modeled_events` applies these
+rules, and both :func:`build_features` and the baselines' ``extract_orders`` are built on it):
 
 * ``A`` → add. ``C`` → cancel of the record's size (Databento: the whole remaining size; LOBSTER
   type 2: the cancelled part).
@@ -77,13 +78,13 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Iterable, Sequence
 
 import numpy as np
 
 from . import _kernels
-from .events import NS_PER_SECOND, EventTable
+from .events import ACTION_TRADE, NS_PER_SECOND, EventTable
 
 _NS_PER_DAY = 86_400 * NS_PER_SECOND
 _NS_PER_HOUR = 3_600 * NS_PER_SECOND
@@ -121,7 +122,7 @@ class FeatureConfig:
         if self.adv_window_days < 1:
             raise ValueError(f"adv_window_days must be ≥ 1, got {self.adv_window_days}")
         self.tier_cuts = tuple(float(c) for c in self.tier_cuts)
-        if any(b <= a for a, b in zip(self.tier_cuts, self.tier_cuts[1:])):
+        if any(b <= a for a, b in zip(self.tier_cuts, self.tier_cuts[1:], strict=False)):
             raise ValueError(f"tier_cuts must be strictly increasing, got {self.tier_cuts}")
         if self.adv_fallback not in ("session", "middle"):
             raise ValueError(f"adv_fallback must be 'session' or 'middle', got {self.adv_fallback!r}")
@@ -156,60 +157,6 @@ class FeatureConfig:
 # ---------------------------------------------------------------------------------------------
 # EW-VWAP
 # ---------------------------------------------------------------------------------------------
-class EWVWAP:
-    """Incremental EW-VWAP mid (the recursion of the module docstring), for the simulator.
-
-    Prices may be in any unit (1e-9 integers, currency); :attr:`value` is in the same unit.
-    ``value`` is ``None`` before the first update; a simulator may seed it from its book mid with
-    :meth:`seed` (that seed then carries weight ``seed_size``).
-
-    Args:
-        half_life_s: half-life of the weights in seconds.
-    """
-
-    def __init__(self, half_life_s: float = 10.0):
-        if not half_life_s > 0:
-            raise ValueError(f"half_life_s must be > 0, got {half_life_s}")
-        self.half_life_s = float(half_life_s)
-        self.num = 0.0
-        self.den = 0.0
-        self.t_prev: int | None = None
-
-    def update(self, ts_ns: int, price: float, size: float) -> float:
-        """Fold in one execution (counted once) and return the new value."""
-        if size <= 0:
-            raise ValueError(f"execution size must be > 0, got {size}")
-        if self.t_prev is not None:
-            w = 0.5 ** ((int(ts_ns) - self.t_prev) / NS_PER_SECOND / self.half_life_s)
-            self.num *= w
-            self.den *= w
-        self.num += float(price) * float(size)
-        self.den += float(size)
-        self.t_prev = int(ts_ns)
-        return self.num / self.den
-
-    def seed(self, ts_ns: int, price: float, seed_size: float = 1.0) -> None:
-        """Start from ``price`` (e.g. a book mid) when no execution has been seen yet."""
-        self.num, self.den, self.t_prev = float(price) * seed_size, float(seed_size), int(ts_ns)
-
-    @property
-    def value(self) -> float | None:
-        return self.num / self.den if self.den > 0 else None
-
-    def state(self) -> dict:
-        return {"half_life_s": self.half_life_s, "num": self.num, "den": self.den, "t_prev": self.t_prev}
-
-    def set_state(self, state: dict) -> None:
-        self.half_life_s = float(state["half_life_s"])
-        self.num, self.den = float(state["num"]), float(state["den"])
-        self.t_prev = None if state["t_prev"] is None else int(state["t_prev"])
-
-    def copy(self) -> EWVWAP:
-        out = EWVWAP(self.half_life_s)
-        out.set_state(self.state())
-        return out
-
-
 def ewvwap(ts_ns: np.ndarray, price: np.ndarray, size: np.ndarray, half_life_s: float = 10.0) -> np.ndarray:
     """Vectorised (compiled) EW-VWAP over a series of counted executions.
 
@@ -220,7 +167,7 @@ def ewvwap(ts_ns: np.ndarray, price: np.ndarray, size: np.ndarray, half_life_s: 
         half_life_s: half-life (s).
 
     Returns:
-        float64 [m]: the value after each execution, identical to repeated :meth:`EWVWAP.update`.
+        float64 [m]: the value after each execution (``_kernels.ewvwap_step``).
     """
     return _kernels.ewvwap_series(
         np.ascontiguousarray(ts_ns, np.int64), np.ascontiguousarray(price, np.float64),
@@ -254,12 +201,20 @@ def _execution_groups(events: EventTable) -> tuple[np.ndarray, np.ndarray, np.nd
 # ---------------------------------------------------------------------------------------------
 @dataclass
 class Session:
-    """The events of one ``(instrument_id, trading date)``, in feed order."""
+    """The events of one ``(instrument_id, trading date)``, in feed order.
+
+    Attributes:
+        instrument_id, symbol, date: the session key.
+        events: the session's records.
+        rows: int64 [n], the rows of the table :func:`split_sessions` split (``None`` for a
+            session built by hand).
+    """
 
     instrument_id: int
     symbol: str
     date: str
     events: EventTable
+    rows: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.events)
@@ -281,7 +236,7 @@ def trading_day(ts_recv: np.ndarray, config: FeatureConfig | None = None) -> np.
         hours, inverse = np.unique(ts // _NS_PER_HOUR, return_inverse=True)
         offsets = np.array(
             [
-                int(_dt.datetime.fromtimestamp(int(h) * 3600, tz=_dt.timezone.utc).astimezone(tz).utcoffset().total_seconds())
+                int(_dt.datetime.fromtimestamp(int(h) * 3600, tz=_dt.UTC).astimezone(tz).utcoffset().total_seconds())
                 for h in hours
             ],
             dtype=np.int64,
@@ -311,7 +266,7 @@ def split_sessions(events: EventTable, config: FeatureConfig | None = None) -> l
     day = trading_day(events.ts_recv, config)
     iid = events.instrument_id.astype(np.int64)
     if iid[0] == iid[-1] and day[0] == day[-1] and (iid == iid[0]).all() and (day == day[0]).all():
-        return [Session(int(iid[0]), events.symbol_of(iid[0]), _day_str(day[0]), events)]
+        return [Session(int(iid[0]), events.symbol_of(iid[0]), _day_str(day[0]), events, np.arange(len(events)))]
     change = np.flatnonzero((iid[1:] != iid[:-1]) | (day[1:] != day[:-1])) + 1
     starts = np.concatenate([[0], change])
     run_keys = iid[starts] * 1_000_000 + day[starts]
@@ -319,8 +274,9 @@ def split_sessions(events: EventTable, config: FeatureConfig | None = None) -> l
         # Each session is one contiguous run (the usual one-file-per-day case): slices are views.
         ends = np.concatenate([change, [len(iid)]])
         out = [
-            Session(int(iid[a]), events.symbol_of(iid[a]), _day_str(day[a]), events[int(a):int(b)])
-            for a, b in zip(starts, ends)
+            Session(int(iid[a]), events.symbol_of(iid[a]), _day_str(day[a]), events[int(a):int(b)],
+                    np.arange(int(a), int(b)))
+            for a, b in zip(starts, ends, strict=True)
         ]
         return sorted(out, key=lambda s: (s.instrument_id, s.date))
     order = np.lexsort((day, iid))  # stable: feed order kept inside a session
@@ -328,10 +284,165 @@ def split_sessions(events: EventTable, config: FeatureConfig | None = None) -> l
     cut = np.flatnonzero((iid_s[1:] != iid_s[:-1]) | (day_s[1:] != day_s[:-1])) + 1
     bounds = np.concatenate([[0], cut, [len(order)]])
     out = []
-    for a, b in zip(bounds[:-1], bounds[1:]):
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         rows = order[a:b]
-        out.append(Session(int(iid_s[a]), events.symbol_of(iid_s[a]), _day_str(day_s[a]), events[rows]))
+        out.append(Session(int(iid_s[a]), events.symbol_of(iid_s[a]), _day_str(day_s[a]), events[rows], rows))
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Modeled events
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class ModeledEvents:
+    """The modeled events of one session (the rules of the module docstring), before any feature.
+
+    The one definition of which records are modeled orders: :func:`build_features` derives the
+    features from it and the baselines (``baselines.common.extract_orders``) are fitted on it.
+    Per-event arrays have length k (emission order = feed order); ``fate`` has one entry per record.
+
+    Attributes:
+        session: the session scanned.
+        source_row: int64 [k], row of ``session.events`` the event comes from (a marketable add:
+            the aggressor group's last ``T``; both events of a split modify share their row).
+        first_row: int64 [k], the aggressor group's first ``T`` for a marketable add, else
+            ``source_row``: the book "just before the event" is the book before this row.
+        ts_recv: int64 [k], ns UTC.
+        action: uint8 [k], 0 add / 1 cancel.
+        side: uint8 [k], 0 buy (bid) / 1 sell (ask).
+        price: int64 [k], 1e-9 units (a marketable add: the group's last execution price).
+        size: int64 [k].
+        mid_before, mid_after: float64 [k], the EW-VWAP before/after the event (currency units).
+        participant: uint8 [k].
+        fate: int8 [n], per record: index into ``_kernels.FATE_NAMES`` (0 = used).
+        p_first: the EW-VWAP after the first counted execution (NaN if none).
+        daily_volume: counted executed size of the session.
+    """
+
+    session: Session
+    source_row: np.ndarray
+    first_row: np.ndarray
+    ts_recv: np.ndarray
+    action: np.ndarray
+    side: np.ndarray
+    price: np.ndarray
+    size: np.ndarray
+    mid_before: np.ndarray
+    mid_after: np.ndarray
+    participant: np.ndarray
+    fate: np.ndarray
+    p_first: float
+    daily_volume: int
+
+    def __len__(self) -> int:
+        return len(self.ts_recv)
+
+    @property
+    def marketable(self) -> np.ndarray:
+        """bool [k]: the event is an aggressor execution's marketable add (from ``T`` records)."""
+        return self.session.events.action[self.source_row] == ACTION_TRADE
+
+    @property
+    def records(self) -> int:
+        return len(self.fate)
+
+    @property
+    def used(self) -> int:
+        """Records that produced ≥ 1 modeled event (or were merged into one)."""
+        return int(np.count_nonzero(self.fate == _kernels.FATE_USED))
+
+    @property
+    def skipped(self) -> dict[str, int]:
+        """Reason → records; ``records == used + sum(skipped.values())``."""
+        counts = np.bincount(self.fate, minlength=len(_kernels.FATE_NAMES))
+        return {name: int(c) for name, c in zip(_kernels.FATE_NAMES[1:], counts[1:], strict=True) if c}
+
+
+def _scan(session: Session, config: FeatureConfig) -> ModeledEvents:
+    ev = session.events
+    counted, agg_start, agg_end = _execution_groups(ev)
+
+    def run(seed_price: float):
+        return _kernels.scan_session(
+            ev.ts_recv, ev.action, ev.side, ev.price, ev.size, ev.order_id, ev.flags, ev.sequence,
+            ev.participant, counted, agg_start, agg_end, float(config.vwap_half_life_s),
+            _MODIFY_POLICIES[config.modify_policy], float(seed_price),
+        )
+
+    res = run(math.nan)
+    fate, p_first = res[9], res[10]
+    if config.startup == "backfill" and (fate == _kernels.FATE_BEFORE_FIRST_EXEC).any() and np.isfinite(p_first):
+        # the first counted execution alone gives p_first = its price: a zero-weight seed mid
+        res = run(p_first)
+    src, ts, act, side, price, size, mid_b, mid_a, part, fate, p_first = res
+    first = src
+    market = ev.action[src] == ACTION_TRADE
+    if market.any():
+        starts = np.flatnonzero(agg_start)
+        first = src.copy()
+        first[market] = starts[np.searchsorted(starts, src[market], side="right") - 1]
+    return ModeledEvents(
+        session=session, source_row=src, first_row=first, ts_recv=ts, action=act, side=side, price=price,
+        size=size, mid_before=mid_b, mid_after=mid_a, participant=part, fate=fate, p_first=float(p_first),
+        daily_volume=int(ev.size[counted].sum(dtype=np.int64)),
+    )
+
+
+def _as_sessions(events_or_sessions, config: FeatureConfig) -> list[Session]:
+    if isinstance(events_or_sessions, EventTable):
+        sessions = split_sessions(events_or_sessions, config)
+    elif isinstance(events_or_sessions, Session):
+        sessions = [events_or_sessions]
+    else:
+        sessions = list(events_or_sessions)
+    sessions.sort(key=lambda s: (s.instrument_id, s.date))
+    return sessions
+
+
+def _scan_all(sessions: list[Session], config: FeatureConfig, progress: bool | None,
+              num_threads: int | None) -> list[ModeledEvents]:
+    if progress is None:
+        progress = len(sessions) > 20
+    threads = min(len(sessions), num_threads or os.cpu_count() or 1)
+    if threads > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(threads) as pool:
+            results = pool.map(lambda s: _scan(s, config), sessions)  # ordered like sessions
+            if progress:
+                from tqdm.auto import tqdm
+
+                results = tqdm(results, total=len(sessions), desc="features", unit="session")
+            return list(results)
+    iterator = sessions
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(sessions, desc="features", unit="session")
+    return [_scan(s, config) for s in iterator]
+
+
+def modeled_events(
+    events_or_sessions: EventTable | Session | Iterable[Session],
+    config: FeatureConfig | None = None,
+    *,
+    progress: bool | None = None,
+    num_threads: int | None = None,
+) -> list[ModeledEvents]:
+    """Which records are modeled orders, per session: the rules of the module docstring.
+
+    Args:
+        events_or_sessions: an EventTable (split with :func:`split_sessions`), one Session, or a
+            list of Sessions.
+        config: :class:`FeatureConfig` (its session rule, ``vwap_half_life_s``,
+            ``modify_policy`` and ``startup`` apply).
+        progress, num_threads: as in :func:`build_features`.
+
+    Returns:
+        One :class:`ModeledEvents` per session, sorted by ``(instrument_id, date)``.
+    """
+    config = config or FeatureConfig()
+    return _scan_all(_as_sessions(events_or_sessions, config), config, progress, num_threads)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -423,30 +534,6 @@ def tier_cuts_from_adv(adv: Sequence[float] | np.ndarray, n_tiers: int = 3) -> t
     return tuple(float(c) for c in np.maximum.accumulate(cuts))
 
 
-def _scan(session: Session, config: FeatureConfig, seed_price: float = math.nan) -> dict:
-    ev = session.events
-    counted, agg_start, agg_end = _execution_groups(ev)
-    res = _kernels.scan_session(
-        ev.ts_recv, ev.action, ev.side, ev.price, ev.size, ev.order_id, ev.flags, ev.sequence,
-        ev.participant, counted, agg_start, agg_end, float(config.vwap_half_life_s),
-        _MODIFY_POLICIES[config.modify_policy], float(seed_price),
-    )
-    src, ts, act, side, price, size, mid_b, mid_a, part, fate, p_first = res
-    daily_volume = int(ev.size[counted].sum(dtype=np.int64))
-    return dict(
-        src=src, ts=ts, act=act, side=side, price=price, size=size, mid_b=mid_b, mid_a=mid_a, part=part,
-        fate=fate, p_first=float(p_first), daily_volume=daily_volume,
-    )
-
-
-def _backfill(scan: dict, session: Session, config: FeatureConfig) -> dict:
-    """``startup="backfill"``: re-run with the first execution's price as a zero-weight seed mid."""
-    if not (scan["fate"] == _kernels.FATE_BEFORE_FIRST_EXEC).any() or not np.isfinite(scan["p_first"]):
-        return scan
-    # the first counted execution alone gives p_first = its price
-    return _scan(session, config, seed_price=scan["p_first"])
-
-
 def _tiers(sessions: list[Session], volumes: list[int], config: FeatureConfig, adv_history) -> tuple[list[int], list[float]]:
     """Causal ADV tier of each session (previous ``adv_window_days`` sessions of the instrument)."""
     history: dict[int, list[tuple[str, float]]] = {}
@@ -495,84 +582,53 @@ def build_features(
         One :class:`SessionFeatures` per session, sorted by ``(instrument_id, date)``.
     """
     config = config or FeatureConfig()
-    if isinstance(events_or_sessions, EventTable):
-        sessions = split_sessions(events_or_sessions, config)
-    elif isinstance(events_or_sessions, Session):
-        sessions = [events_or_sessions]
-    else:
-        sessions = list(events_or_sessions)
-    sessions.sort(key=lambda s: (s.instrument_id, s.date))
-    if progress is None:
-        progress = len(sessions) > 20
-    def one(s: Session) -> dict:
-        scan = _scan(s, config)
-        return _backfill(scan, s, config) if config.startup == "backfill" else scan
-
-    threads = min(len(sessions), num_threads or os.cpu_count() or 1)
-    if threads > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(threads) as pool:
-            results = pool.map(one, sessions)  # ordered like sessions
-            if progress:
-                from tqdm.auto import tqdm
-
-                results = tqdm(results, total=len(sessions), desc="features", unit="session")
-            scans = list(results)
-    else:
-        iterator = sessions
-        if progress:
-            from tqdm.auto import tqdm
-
-            iterator = tqdm(sessions, desc="features", unit="session")
-        scans = [one(s) for s in iterator]
-    tiers, advs = _tiers(sessions, [sc["daily_volume"] for sc in scans], config, adv_history)
+    sessions = _as_sessions(events_or_sessions, config)
+    scans = _scan_all(sessions, config, progress, num_threads)
+    tiers, advs = _tiers(sessions, [me.daily_volume for me in scans], config, adv_history)
 
     out = []
-    for s, sc, tier, adv in zip(sessions, scans, tiers, advs):
-        n = len(sc["ts"])
+    for s, me, tier, adv in zip(sessions, scans, tiers, advs, strict=True):
         price_depth, log_volume, dt, price_level, p_open = _kernels.derive_features(
-            sc["ts"], sc["price"], sc["size"], sc["mid_b"], sc["mid_a"], _kernels.LOG1P_TABLE
+            me.ts_recv, me.price, me.size, me.mid_before, me.mid_after, _kernels.LOG1P_TABLE
         )
-        counts = np.bincount(sc["fate"], minlength=len(_kernels.FATE_NAMES))
-        skipped = {name: int(c) for name, c in zip(_kernels.FATE_NAMES[1:], counts[1:]) if c}
         out.append(
             SessionFeatures(
                 instrument_id=s.instrument_id,
                 symbol=s.symbol,
                 date=s.date,
-                ts_recv=sc["ts"],
-                action=sc["act"],
-                side=sc["side"],
-                price=sc["price"],
-                size=sc["size"].astype(np.uint32),
+                ts_recv=me.ts_recv,
+                action=me.action,
+                side=me.side,
+                price=me.price,
+                size=me.size.astype(np.uint32),
                 price_depth=price_depth,
                 log_volume=log_volume,
                 dt=dt,
-                mid=sc["mid_b"],
+                mid=me.mid_before,
                 price_level=price_level,
-                tier=np.full(n, tier, dtype=np.int64),
-                participant=sc["part"],
-                source_row=sc["src"],
+                tier=np.full(len(me), tier, dtype=np.int64),
+                participant=me.participant,
+                source_row=me.source_row,
                 p_open=float(p_open),
                 adv=adv,
-                daily_volume=sc["daily_volume"],
-                records=len(s.events),
-                used=int(counts[0]),
-                skipped=skipped,
+                daily_volume=me.daily_volume,
+                records=me.records,
+                used=me.used,
+                skipped=me.skipped,
             )
         )
     return out
 
 
 __all__ = [
-    "EWVWAP",
     "FeatureConfig",
+    "ModeledEvents",
     "Session",
     "SessionFeatures",
     "build_features",
     "counted_executions",
     "ewvwap",
+    "modeled_events",
     "split_sessions",
     "tier_cuts_from_adv",
     "trading_day",

@@ -54,13 +54,13 @@ from .events import (
     PRICE_SCALE,
     SIDE_ASK,
     SIDE_BID,
-    UNDEF_PRICE,
     EventTable,
 )
 from .features import FeatureConfig, build_features
 from .kv_cache import preallocate_cache
 from .proposer import MARKET_PRICE_ASK, MARKET_PRICE_BID, OrderBatch, OrderProposer, resolve_rollout_ids
 from .sampling import SamplingConfig, penalised_window, process_logits, rollout_generators, sample_tokens
+from .ticks import book_tick_size, infer_tick_size
 from .tokenization_tradefm import TradeFMTokenizer
 
 # --------------------------------------------------------------------------------------------
@@ -70,12 +70,6 @@ from .tokenization_tradefm import TradeFMTokenizer
 
 def _call_or_value(x):
     return x() if callable(x) else x
-
-
-def book_tick(book) -> int | None:
-    """The book's tick size (1e-9 units) or ``None`` when it has none."""
-    tick = _call_or_value(getattr(book, "tick_size", None))
-    return int(tick) if tick else None
 
 
 def book_reference_mid(book) -> float | None:
@@ -88,14 +82,6 @@ def book_reference_mid(book) -> float | None:
         if value is not None and np.isfinite(value) and value > 0:
             return float(value)
     return None
-
-
-def infer_tick(prefix: EventTable) -> int | None:
-    """The greatest common divisor of the prefix's add prices (1e-9 units), or ``None`` if none."""
-    prices = prefix.price[(prefix.action == ACTION_ADD) & (prefix.price != UNDEF_PRICE) & (prefix.price > 0)]
-    if len(prices) == 0:
-        return None
-    return int(np.gcd.reduce(np.unique(prices)))
 
 
 def price_from_depth(mid: np.ndarray, price_depth: np.ndarray, tick: np.ndarray) -> np.ndarray:
@@ -251,9 +237,9 @@ class TradeFMProposer(OrderProposer):
 
         # tick grid of generated prices: per book
         ticks = []
-        fallback = self.tick_size or infer_tick(prefix)
+        fallback = self.tick_size or infer_tick_size(prefix)
         for b in books:
-            t = self.tick_size or book_tick(b) or fallback
+            t = self.tick_size or book_tick_size(b, fallback)
             if not t:
                 raise DataError("<prefix>", "no tick size: pass tick_size= (the prefix has no priced adds)")
             ticks.append(int(t))
@@ -464,4 +450,4 @@ class TradeFMProposer(OrderProposer):
         return self.tokenizer.decode(tokens, self._np_gens)
 
 
-__all__ = ["TradeFMProposer", "book_reference_mid", "book_tick", "infer_tick", "price_from_depth"]
+__all__ = ["TradeFMProposer", "book_reference_mid", "price_from_depth"]

@@ -59,7 +59,8 @@ Void orders are not applied and not logged; ``SubmitResult.void_reason`` names t
 ``cancel_no_order`` (no volume of this participant on that side), ``cancel_unknown_id``,
 ``bad_action`` (only A and C are generated).
 
-EW-VWAP mid (``vwap_mid``): the recursion of ``features.EWVWAP`` (contracts): on each execution
+EW-VWAP mid (``vwap_mid``): the features' recursion, one compiled implementation
+(``_kernels.ewvwap_step``, inlined into this simulator's kernels): on each execution
 at time t (s, from ``ts_recv``), price p, size q: ``w = 0.5 ** ((t - t_prev) / half_life)``,
 ``num = w·num + p·q``, ``den = w·den + q``, ``mid = num/den``; each execution is counted once —
 replayed data: ``features.counted_executions`` (the T records of an execution group, else its F
@@ -436,7 +437,7 @@ class Simulator:
         return float(self._vw[0] / self._vw[1])
 
     def vwap_state(self) -> dict:
-        """EW-VWAP state ``{num, den, t_prev_ns, has}`` (for checks against ``features.EWVWAP``)."""
+        """EW-VWAP state ``{num, den, t_prev_ns, has}`` (for checks against the features' recursion)."""
         return {"num": float(self._vw[0]), "den": float(self._vw[1]), "t_prev_ns": int(self._st[K.S_VW_T]),
                 "has": bool(self._vw[2])}
 

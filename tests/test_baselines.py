@@ -227,10 +227,14 @@ def test_classify_placements():
 
 
 def test_extract_orders_rules_and_accounting():
+    # The stream is the features' (one rule): flow before a session's first execution has no mid and
+    # is not modeled, hence the cross that opens this session; the records of one packet (the
+    # aggressor's two prints, the fill, the venue's C) share one ts_recv, as on a real feed.
     A, C, M, T, F, R = (ord(c) for c in "ACMTFR")
     B, S, N = SIDE_BID, SIDE_ASK, ord("N")
     rows = [  # action, side, price (ticks), size, order_id, sequence, flags
         (A, B, 100, 5, 1, 1, 32),   # snapshot
+        (T, N, 100, 1, 0, 1, 0),    # opening cross: no aggressor, gives the first mid
         (A, B, 100, 5, 2, 2, 0),
         (A, S, 101, 7, 3, 3, 0),
         (M, B, 99, 5, 2, 4, 0),     # price change → cancel @100 + add @99
@@ -245,7 +249,9 @@ def test_extract_orders_rules_and_accounting():
     ]
     a = np.array(rows, dtype=np.int64)
     n = len(a)
-    ev = EventTable.from_columns(ts_recv=np.arange(n) * 10**6, action=a[:, 0], side=a[:, 1], price=a[:, 2] * TICK,
+    ts = np.arange(n) * 10**6
+    ts[7:10] = ts[6]  # packet 6: T, T, F, C
+    ev = EventTable.from_columns(ts_recv=ts, action=a[:, 0], side=a[:, 1], price=a[:, 2] * TICK,
                                  size=a[:, 3], order_id=a[:, 4], sequence=a[:, 5], flags=a[:, 6])
     bid = np.full(n, 100 * TICK)
     ask = np.full(n, 101 * TICK)
@@ -259,8 +265,65 @@ def test_extract_orders_rules_and_accounting():
         (KIND_CANCEL, 0, 99, 5),
     ]
     assert o.records == n == o.used + sum(o.skipped.values())
-    assert o.skipped == {"snapshot": 1, "execution_bookkeeping": 1, "fill": 1, "trade_no_aggressor": 1,
-                         "not_an_order": 1}
+    # the features' reasons (R is "clear"; both side-N prints are "trade_without_aggressor")
+    assert o.skipped == {"snapshot": 1, "execution_bookkeeping": 1, "fill_record": 1, "trade_without_aggressor": 2,
+                         "clear": 1}
+
+
+def test_extract_orders_matches_bookkeeping_by_order_id_across_packets():
+    """CME reports the venue's C of a filled order in a LATER packet (another sequence): still bookkeeping."""
+    A, C, T, F = (ord(c) for c in "ACTF")
+    B, S = SIDE_BID, SIDE_ASK
+    rows = [  # ts (ms), action, side, price (ticks), size, order_id, sequence
+        (0, T, B, 101, 1, 0, 1), (0, F, S, 101, 1, 9, 1),   # an execution: the session's first mid
+        (1, A, S, 101, 4, 3, 2),
+        (2, T, B, 101, 3, 0, 3), (2, F, S, 101, 3, 3, 3),   # order 3 filled for 3 ...
+        (3, C, S, 101, 3, 3, 4),                             # ... the venue's C, next packet: bookkeeping
+        (4, C, S, 101, 1, 3, 5),                             # a trader's cancel of the rest
+    ]
+    a = np.array(rows, dtype=np.int64)
+    ev = EventTable.from_columns(ts_recv=a[:, 0] * 10**6, action=a[:, 1], side=a[:, 2], price=a[:, 3] * TICK,
+                                 size=a[:, 4], order_id=a[:, 5], sequence=a[:, 6])
+    n = len(a)
+    o = extract_orders(ev, touch=(np.full(n, 100 * TICK), np.full(n, 101 * TICK)), tick_size=TICK)
+    got = list(zip(o.kind.tolist(), o.side.tolist(), (o.price // TICK).tolist(), o.size.tolist(), strict=True))
+    assert got == [(KIND_LIMIT, 1, 101, 4), (KIND_MARKET, 0, 101, 3), (KIND_CANCEL, 1, 101, 1)]
+    # the first execution's own aggressor has no mid before it: not modeled
+    assert o.skipped == {"before_first_execution": 1, "fill_record": 2, "execution_bookkeeping": 1}
+    assert o.used == 3 and o.records == n
+
+
+@pytest.mark.parametrize("path", [
+    ("databento", "glbx-esh4", "esh4-glbx-mdp3-20231225.mbo.csv.zst"),
+    ("lobster", "AAPL_2012-06-21_34200000_37800000_message_50.csv"),
+])
+def test_baseline_order_stream_is_tradefms_modeled_events(path):
+    """One rule: the baselines fit on exactly the events TradeFM models (build_features), row for row."""
+    from modeling_tradefm.features import build_features, modeled_events
+    from modeling_tradefm.io import read_events
+
+    events = read_events(real_path(*path), progress=False)
+    o = extract_orders(events)
+    sf = build_features(events)
+    cat = {name: np.concatenate([getattr(s, name) for s in sf]) for name in ("ts_recv", "side", "price", "size", "action")}
+    assert len(o) == len(cat["ts_recv"]) > 50_000
+    np.testing.assert_array_equal(o.ts_ns, cat["ts_recv"])
+    np.testing.assert_array_equal(o.side, cat["side"])
+    np.testing.assert_array_equal(o.price, cat["price"])
+    np.testing.assert_array_equal(o.size, cat["size"])
+    np.testing.assert_array_equal(np.where(o.kind == KIND_CANCEL, 1, 0), cat["action"])  # market = add
+    # the accounting is the features' too, reason by reason
+    skipped: dict[str, int] = {}
+    for s in sf:
+        for k, v in s.skipped.items():
+            skipped[k] = skipped.get(k, 0) + v
+    assert o.skipped == skipped and o.used == sum(s.used for s in sf)
+    assert o.records == len(events) == o.used + sum(o.skipped.values())
+    # every aggressor execution is a market order, whether or not it crosses the replayed touch
+    # (LOBSTER hidden executions print inside the spread); other adds only when they cross it
+    aggressor = np.concatenate([m.marketable for m in modeled_events(events)])
+    assert aggressor.sum() > 2000 and (o.kind[aggressor] == KIND_MARKET).all()
+    assert (o.kind[~aggressor] == KIND_MARKET).sum() <= 0.01 * (~aggressor).sum()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -447,7 +510,9 @@ def test_cli_fit_zi_on_databento_replays_the_touch(tmp_path, capsys):
     zi = load_proposer(tmp_path)
     fo = zi.fitted_on
     assert fo["records"] == 68792 and fo["tick_size"] == 250_000_000  # ES: 0.25 index points
-    assert fo["events"] == 62454 and fo["skipped"]["snapshot"] == 8725
+    # TradeFM's modeled events of the day (the old rule gave 62,454: it kept the 925 pre-open
+    # events before the first execution and took CME fills' C/M in later packets for cancels)
+    assert fo["events"] == 56336 and fo["skipped"]["snapshot"] == 8725
     # all six streams present: the simulator replay gives a two-sided touch for classification
     assert (zi.rates > 0).all() and 0 < zi.summary()["market_share"] < 0.5
     assert "window_ticks" in capsys.readouterr().out

@@ -10,17 +10,18 @@ import pytest
 
 from modeling_tradefm.events import F_LAST, F_SNAPSHOT, NS_PER_SECOND, EventTable
 from modeling_tradefm.features import (
-    EWVWAP,
     FeatureConfig,
     build_features,
     counted_executions,
     ewvwap,
+    modeled_events,
     split_sessions,
     tier_cuts_from_adv,
     trading_day,
 )
 
 from conftest import real_path
+from oracles import EWVWAP
 
 S = NS_PER_SECOND
 P = 1_000_000_000  # 1.0 in 1e-9 price units
@@ -191,6 +192,35 @@ def test_lobster_style_t_f_c_and_sweep():
     assert sf.skipped["trade_without_aggressor"] == 1
     assert sf.skipped["execution_bookkeeping"] == 2
     assert sf.skipped["before_first_execution"] == 2  # the two adds before the first execution
+
+
+def test_modeled_events_is_what_build_features_derives_from():
+    """The public rule (``modeled_events``): the same events, rows and accounting as ``build_features``."""
+    rows = [
+        (T0, "A", "A", 10.00, 100, 1, 1),
+        (T0, "A", "A", 10.01, 100, 2, 2),
+        (T0 + S, "T", "N", 10.00, 10, 0, 3),
+        (T0 + 2 * S, "T", "B", 10.00, 100, 0, 4),  # row 3: the sweep's first print ...
+        (T0 + 2 * S, "F", "A", 10.00, 100, 1, 4),
+        (T0 + 2 * S, "C", "A", 10.00, 100, 1, 4),
+        (T0 + 2 * S, "T", "B", 10.01, 40, 0, 4),   # row 6: ... and its last
+        (T0 + 2 * S, "F", "A", 10.01, 40, 2, 4),
+        (T0 + 3 * S, "C", "A", 10.01, 60, 2, 5),
+    ]
+    ev = _table(rows)
+    (me,) = modeled_events(ev)
+    (sf,) = build_features(ev)
+    assert me.source_row.tolist() == sf.source_row.tolist() == [6, 8]
+    assert me.first_row.tolist() == [3, 8]  # the book "before" the sweep is the book before row 3
+    assert me.marketable.tolist() == [True, False]
+    for name in ("ts_recv", "action", "side", "price", "participant"):
+        np.testing.assert_array_equal(getattr(me, name), getattr(sf, name))
+    np.testing.assert_array_equal(me.size, sf.size)
+    np.testing.assert_array_equal(me.mid_before, sf.mid)
+    assert (me.records, me.used, me.skipped) == (sf.records, sf.used, sf.skipped)
+    assert me.skipped == {"trade_without_aggressor": 1, "fill_record": 2, "execution_bookkeeping": 1,
+                          "before_first_execution": 2}
+    assert me.daily_volume == sf.daily_volume == 150 and me.session.rows.tolist() == list(range(len(ev)))
 
 
 def test_modify_mapping_policies():

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest import real_path
+from oracles import EWVWAP
+
 from modeling_tradefm.events import (
-    ACTION_ADD,
     ACTION_CANCEL,
     ACTION_FILL,
     ACTION_TRADE,
     F_LAST,
     F_SNAPSHOT,
     SIDE_ASK,
-    SIDE_BID,
     EventTable,
 )
 from modeling_tradefm.proposer import MARKET_PRICE_ASK, MARKET_PRICE_BID
@@ -226,10 +225,8 @@ def test_growth_beyond_initial_capacity():
 
 
 def test_vwap_matches_features_recursion():
-    from modeling_tradefm import features
-
     sim = Simulator(vwap_half_life_s=2.0)
-    ref = features.EWVWAP(2.0)
+    ref = EWVWAP(2.0)
     sim.submit(0, "A", "A", 101 * P, 100)
     sim.submit(0, "A", "B", 99 * P, 100)
     assert sim.vwap_mid() == 100 * P  # book mid before any execution
@@ -237,6 +234,21 @@ def test_vwap_matches_features_recursion():
         r = sim.submit((k + 1) * 1_700_000_000, "A", side, MARKET_PRICE_BID if side == "B" else MARKET_PRICE_ASK, size)
         ref.update((k + 1) * 1_700_000_000, r.last_price, size)
         assert sim.vwap_mid() == pytest.approx(ref.value, rel=1e-14)
+
+
+def test_vwap_after_a_real_replay_is_the_features_value_bit_for_bit():
+    """Simulator and features share one compiled recursion: replaying a day gives exactly ``features.ewvwap``."""
+    from modeling_tradefm.features import counted_executions, ewvwap
+
+    events = _read(real_path("lobster", "AAPL_2012-06-21_34200000_37800000_message_50.csv"))
+    sim = Simulator(vwap_half_life_s=7.0)
+    ex = np.flatnonzero(counted_executions(events))
+    series = ewvwap(events.ts_recv[ex], events.price[ex].astype(float), events.size[ex].astype(float), 7.0)
+    cut = int(ex[len(ex) // 2]) + 1  # the value after half the executions, then after all of them
+    sim.apply(events[:cut])
+    assert sim.vwap_mid() == series[len(ex) // 2]
+    sim.apply(events[cut:])
+    assert sim.vwap_mid() == series[-1] and len(ex) > 4000
 
 
 def test_lobster_row_layout_and_orderbook_function():

@@ -5,31 +5,27 @@ Both baselines (Compound Hawkes, zero-intelligence) are fitted on the same *mode
 TradeFM — adds, cancels and marketable adds (market orders) — and both turn a sampled order into a
 price against the rollout's *current* book, so they run through the same simulator loop as TradeFM.
 
-Modeled orders (``extract_orders``), from an ``EventTable``:
+Modeled orders (``extract_orders``), from an ``EventTable``: exactly the events TradeFM models,
+``features.modeled_events`` — the same sessions (``features.split_sessions``), the same execution
+bookkeeping (matched per order id, so a CME ``C``/``M`` in a later packet is still the fill's), the
+same modify mapping, aggressor ``T`` groups as one marketable add, snapshots excluded and the events
+before a session's first execution dropped (no mid yet). Only two things are added here:
 
-* ``A`` → a limit add at its price. An add priced through the opposite best (rare in MBO feeds,
-  which report the marketable part as trades) counts as a market order.
-* ``C`` → a cancel at its price, except execution bookkeeping: a ``C`` sharing its ``sequence`` with a
-  ``T``/``F`` of the same instrument (LOBSTER type-4 groups, CME fills) is part of the trade.
-* ``M`` (modify), policy ``modify="split"`` (default): the order's previous record (same
-  ``order_id``) gives the old price/size; a price change = cancel at the old price + add at the new
-  price (two orders, same timestamp); a size decrease at the same price = cancel of the decrease;
-  an increase = add of the increase (CME: loses priority, like a new order). A modify of an order
-  never seen before (it was resting before the file started) = add at the new price.
-  ``modify="skip"`` drops modifies (counted).
-* ``T`` → one market order on the aggressor side per (instrument, ``sequence``) group, size summed,
-  price = the group's first execution price. ``T`` with side ``N`` (no aggressor) is skipped.
-* ``F``, ``R``, ``N`` and snapshot records (``F_SNAPSHOT``) are not orders (skipped, counted).
+* **kind**: a cancel; a marketable add from an aggressor execution is a *market* order, and so is
+  any add priced through the opposite best of the book just before it; every other add is a
+  *limit* add.
+* **placement** against the book just before the order (below).
 
-Every input row is accounted for: ``records == used + sum(skipped.values())`` where ``used`` counts the
-rows that produced (or were merged into) an order.
+Every input row is accounted for by the features' reasons: ``records == used + sum(skipped.values())``
+where ``used`` counts the rows that produced (or were merged into) an order.
 
 Placement classes (the "compound" part of the Hawkes event space, after Jain et al. 2024):
 the order's price against the book *just before it*: ``inside`` the spread (better than the own
 best, not crossing), at the ``touch`` (= own best), ``deep`` (behind the own best). Cancels are
 never inside (nothing rests there). The book comes from replaying the events through the project's
 simulator (``simulator.lobster_orderbook(levels=1)``), or is passed in (``touch=(bid, ask)``, e.g.
-from a LOBSTER orderbook file).
+from a LOBSTER orderbook file). For a marketable add "just before" means before its aggressor
+group's first ``T`` (``ModeledEvents.first_row``), i.e. before any of the execution's records.
 
 Marks: ``depth_ticks`` = ticks between the order and the own-side best, positive behind it
 (``(best_bid − p)/tick`` for bids, ``(p − best_ask)/tick`` for asks): inside < 0, touch 0, deep > 0.
@@ -37,25 +33,16 @@ Marks: ``depth_ticks`` = ticks between the order and the own-side best, positive
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
-from ..events import (
-    ACTION_ADD,
-    ACTION_CANCEL,
-    ACTION_FILL,
-    ACTION_MODIFY,
-    ACTION_TRADE,
-    F_SNAPSHOT,
-    NS_PER_SECOND,
-    SIDE_ASK,
-    SIDE_BID,
-    UNDEF_PRICE,
-    EventTable,
-)
+from ..events import NS_PER_SECOND, SIDE_ASK, SIDE_BID, EventTable
+from ..features import FeatureConfig, modeled_events
 from ..proposer import MARKET_PRICE_ASK, MARKET_PRICE_BID
+from ..ticks import book_tick_size, infer_tick_size
 
 # Order kinds of the modeled stream (``ModeledOrders.kind``).
 KIND_LIMIT = 0
@@ -124,12 +111,13 @@ class ModeledOrders:
         kind: int8 [n] ``KIND_LIMIT`` / ``KIND_CANCEL`` / ``KIND_MARKET``.
         side: int8 [n] 0 bid/buy, 1 ask/sell.
         price: int64 [n] 1e-9 units.
-        size: int64 [n] > 0.
+        size: int64 [n] (> 0 on real feeds; the features keep what the venue reports).
         best_bid, best_ask: int64 [n] the book just before the order (``NO_PRICE`` = empty side).
         placement: int8 [n] ``PLACE_*``.
         depth_ticks: int64 [n] mark, see the module docstring (0 for market orders).
-        session: int64 [n] session number (instrument change or a gap > ``session_gap_s``).
-        records, used, skipped: accounting of the input rows.
+        session: int64 [n] session number: a features session (instrument, trading date), cut
+            again at gaps > ``session_gap_s``.
+        records, used, skipped: accounting of the input rows (the features' fates).
     """
 
     ts_ns: np.ndarray
@@ -157,26 +145,11 @@ class ModeledOrders:
         cuts = np.flatnonzero(np.diff(self.session)) + 1
         starts = np.concatenate([[0], cuts])
         stops = np.concatenate([cuts, [len(self)]])
-        return list(zip(starts.tolist(), stops.tolist()))
+        return list(zip(starts.tolist(), stops.tolist(), strict=True))
 
     def durations_s(self) -> np.ndarray:
         """Duration (s) of each session: first to last order."""
         return np.array([(self.ts_ns[b - 1] - self.ts_ns[a]) / NS_PER_SECOND for a, b in self.session_bounds()])
-
-
-def estimate_tick_size(prices: np.ndarray) -> int:
-    """The price grid: gcd of the gaps between distinct valid prices (1e-9 units).
-
-    Args:
-        prices: int64 [n] prices; ``UNDEF_PRICE`` and non-positive values are ignored.
-
-    Raises:
-        ValueError: fewer than two distinct valid prices.
-    """
-    p = np.unique(prices[(prices > 0) & (prices != UNDEF_PRICE)])
-    if len(p) < 2:
-        raise ValueError("cannot infer a tick size from fewer than two distinct prices")
-    return int(np.gcd.reduce(np.diff(p)))
 
 
 def touch_before(events: EventTable) -> tuple[np.ndarray, np.ndarray]:
@@ -241,161 +214,87 @@ def classify(kind, side, price, best_bid, best_ask, tick_size: int):
     return kind, placement, depth
 
 
+# ``modify`` of the baselines' API → the features' ``modify_policy`` (None: the config's own).
+_MODIFY_POLICY = {"split": "cancel_add", "skip": "drop", "cancel_add": "cancel_add", "add": "add", "drop": "drop"}
+
+
 def extract_orders(
     events: EventTable,
     touch: tuple[np.ndarray, np.ndarray] | None = None,
     tick_size: int | None = None,
-    modify: str = "split",
+    modify: str | None = "split",
     session_gap_s: float = 1800.0,
+    feature_config: FeatureConfig | None = None,
 ) -> ModeledOrders:
-    """The modeled order stream of ``events`` (see the module docstring for the rules).
+    """The modeled order stream of ``events``: TradeFM's modeled events, classified (module docstring).
 
     Args:
-        events: raw events, time order within each instrument.
+        events: raw events (feed order).
         touch: (best_bid, best_ask) int64 [len(events)] just before each row (``NO_PRICE`` = empty);
             default: replay through the simulator (``touch_before``).
-        tick_size: price grid (1e-9 units); default: ``estimate_tick_size`` of the add prices.
-        modify: ``"split"`` or ``"skip"``.
-        session_gap_s: a gap longer than this (or an instrument change) starts a new session; the
-            Hawkes likelihood treats sessions as independent realisations.
+        tick_size: price grid (1e-9 units); default: ``ticks.infer_tick_size(events)``.
+        modify: ``"split"`` (the features' ``"cancel_add"``), ``"skip"`` (``"drop"``), a features
+            ``modify_policy`` name, or ``None`` for ``feature_config``'s.
+        session_gap_s: inside a features session, a gap longer than this starts a new session of
+            the point process (the Hawkes likelihood treats sessions as independent realisations and
+            the ZI rates count observed time only); it does not change which orders are modeled.
+        feature_config: the features' rules (session split, EW-VWAP half-life, start-up); default
+            ``FeatureConfig()``, TradeFM's default.
 
     Returns:
         ModeledOrders, sorted by (session, time).
+
+    Raises:
+        ValueError: unknown ``modify``, touch arrays of the wrong length, or no tick size to infer.
     """
-    if modify not in ("split", "skip"):
-        raise ValueError(f"modify must be 'split' or 'skip', got {modify!r}")
+    if modify is not None and modify not in _MODIFY_POLICY:
+        raise ValueError(f"modify must be one of {sorted(_MODIFY_POLICY)} or None, got {modify!r}")
+    config = feature_config or FeatureConfig()
+    if modify is not None:
+        config = dataclasses.replace(config, modify_policy=_MODIFY_POLICY[modify])
     n = len(events)
-    act, side_c = events.action, events.side
     if touch is None:
         touch = touch_before(events)
     bid_all, ask_all = (np.asarray(x, dtype=np.int64) for x in touch)
     if len(bid_all) != n or len(ask_all) != n:
         raise ValueError(f"touch arrays have {len(bid_all)}/{len(ask_all)} rows, events have {n}")
-    skipped: dict[str, int] = {}
-
-    def skip(mask: np.ndarray, reason: str) -> None:
-        c = int(np.count_nonzero(mask))
-        if c:
-            skipped[reason] = skipped.get(reason, 0) + c
-
-    snap = (events.flags & F_SNAPSHOT) != 0
-    skip(snap, "snapshot")
-    live = ~snap
-    valid_side = (side_c == SIDE_BID) | (side_c == SIDE_ASK)
-    side01 = (side_c == SIDE_ASK).astype(np.int8)
-
-    # Execution groups: (instrument, sequence) of T/F rows.
-    is_exec = live & ((act == ACTION_TRADE) | (act == ACTION_FILL))
-    key = (events.instrument_id.astype(np.uint64) << np.uint64(32)) | events.sequence.astype(np.uint64)
-    exec_keys = np.unique(key[is_exec])
-    bookkeeping = live & ((act == ACTION_CANCEL) | (act == ACTION_MODIFY)) & np.isin(key, exec_keys)
-    skip(bookkeeping, "execution_bookkeeping")
-    skip(live & (act == ACTION_FILL), "fill")
-
-    parts = []  # (row, kind, side, price, size) chunks; row orders ties
-    used_mask = np.zeros(n, dtype=bool)
-
-    # Limit adds and plain cancels.
-    for code, kind in ((ACTION_ADD, KIND_LIMIT), (ACTION_CANCEL, KIND_CANCEL)):
-        m = live & (act == code) & ~bookkeeping
-        ok = m & valid_side & (events.price != UNDEF_PRICE) & (events.size > 0)
-        skip(m & ~ok, f"{chr(code)}_invalid")
-        r = np.flatnonzero(ok)
-        used_mask[r] = True
-        parts.append((r, np.full(len(r), kind, np.int8), side01[r], events.price[r], events.size[r].astype(np.int64)))
-
-    # Modifies.
-    m = live & (act == ACTION_MODIFY) & ~bookkeeping
-    if modify == "skip":
-        skip(m, "modify_skipped")
-    else:
-        ok = m & valid_side & (events.price != UNDEF_PRICE)
-        skip(m & ~ok, "M_invalid")
-        # The previous record of the same order (any action) gives the old price/size.
-        carries = live & ((act == ACTION_ADD) | (act == ACTION_MODIFY)) & (events.order_id != 0)
-        rows = np.flatnonzero(carries)
-        order = np.lexsort((rows, events.order_id[rows]))
-        rows = rows[order]
-        same = np.zeros(len(rows), dtype=bool)
-        same[1:] = events.order_id[rows[1:]] == events.order_id[rows[:-1]]
-        prev_row = np.full(n, -1, dtype=np.int64)
-        prev_row[rows[same]] = rows[np.flatnonzero(same) - 1]
-        r = np.flatnonzero(ok)
-        pr = prev_row[r]
-        known = pr >= 0
-        old_p = np.where(known, events.price[np.maximum(pr, 0)], events.price[r])
-        old_q = np.where(known, events.size[np.maximum(pr, 0)].astype(np.int64), 0)
-        new_p, new_q = events.price[r], events.size[r].astype(np.int64)
-        moved = known & (old_p != new_p)
-        # price change: cancel old + add new
-        c_rows = r[moved & (old_q > 0)]
-        parts.append((c_rows, np.full(len(c_rows), KIND_CANCEL, np.int8), side01[c_rows], old_p[moved & (old_q > 0)],
-                      old_q[moved & (old_q > 0)]))
-        a_sel = (moved | ~known) & (new_q > 0)
-        a_rows = r[a_sel]
-        parts.append((a_rows, np.full(len(a_rows), KIND_LIMIT, np.int8), side01[a_rows], new_p[a_sel], new_q[a_sel]))
-        # same price: size change
-        dq = new_q - old_q
-        dec = known & ~moved & (dq < 0)
-        inc = known & ~moved & (dq > 0)
-        parts.append((r[dec], np.full(int(dec.sum()), KIND_CANCEL, np.int8), side01[r[dec]], new_p[dec], -dq[dec]))
-        parts.append((r[inc], np.full(int(inc.sum()), KIND_LIMIT, np.int8), side01[r[inc]], new_p[inc], dq[inc]))
-        skip(known & ~moved & (dq == 0), "modify_no_change")
-        skip(~known & (new_q <= 0), "M_invalid")
-        used_mask[r[moved | (~known & (new_q > 0)) | dec | inc]] = True
-
-    # Trades → one market order per execution group, on the aggressor side.
-    t = live & (act == ACTION_TRADE)
-    t_ok = t & valid_side & (events.size > 0)
-    skip(t & ~t_ok, "trade_no_aggressor")
-    r = np.flatnonzero(t_ok)
-    if len(r):
-        k = key[r]
-        order = np.lexsort((r, k))
-        r, k = r[order], k[order]
-        first = np.concatenate([[True], k[1:] != k[:-1]])
-        group = np.cumsum(first) - 1
-        q = np.bincount(group, weights=events.size[r].astype(np.float64)).astype(np.int64)
-        head = r[first]
-        # the touch before the group = before its first record (T, F or bookkeeping C)
-        g_first = head.copy()
-        members = np.flatnonzero(np.isin(key, k[first]) & live)
-        if len(members):
-            mk = key[members]
-            pos = np.searchsorted(k[first], mk)
-            np.minimum.at(g_first, pos, members)
-        price = np.where(events.price[head] != UNDEF_PRICE, events.price[head], 0)
-        parts.append((g_first, np.full(len(head), KIND_MARKET, np.int8), side01[head], price, q))
-        used_mask[r] = True  # every print of the group is used (merged into one order)
-
-    rows = np.concatenate([p[0] for p in parts]).astype(np.int64)
-    kind = np.concatenate([p[1] for p in parts]).astype(np.int8)
-    side = np.concatenate([p[2] for p in parts]).astype(np.int8)
-    price = np.concatenate([p[3] for p in parts]).astype(np.int64)
-    size = np.concatenate([p[4] for p in parts]).astype(np.int64)
-    # Sort by instrument then time then input row (the venue's order for ties).
-    iid = events.instrument_id[rows]
-    ts = events.ts_recv[rows]
-    order = np.lexsort((rows, ts, iid))
-    rows, kind, side, price, size, iid, ts = (x[order] for x in (rows, kind, side, price, size, iid, ts))
-
     if tick_size is None:
-        tick_size = estimate_tick_size(events.price[live & ((act == ACTION_ADD) | (act == ACTION_CANCEL))])
-    bid, ask = bid_all[rows], ask_all[rows]
-    kind, placement, depth = classify(kind, side, price, bid, ask, tick_size)
-    new_session = np.concatenate([[True], (iid[1:] != iid[:-1]) | (np.diff(ts) > session_gap_s * NS_PER_SECOND)])
-    session = np.cumsum(new_session) - 1
-    # Rows, not orders: a split modify yields two orders from one row, an execution group one order
-    # from several prints.
-    used = int(used_mask.sum())
-    records = n
-    other = records - used - sum(skipped.values())
-    if other:
-        # R, N and anything not an order (e.g. unmerged rows of other kinds)
-        skipped["not_an_order"] = skipped.get("not_an_order", 0) + other
+        tick_size = infer_tick_size(events)
+        if tick_size is None:
+            raise ValueError("cannot infer a tick size from fewer than two distinct add prices (pass tick_size=)")
+
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in ("ts", "kind", "side", "price", "size", "first", "new")}
+    used, skipped = 0, {}
+    for me in modeled_events(events, config, progress=False):
+        rows = me.session.rows  # session row -> row of ``events`` (the touch is per row of events)
+        # The point processes need time order; on the venues' feeds feed order is time order
+        # (then this keeps it as it is, event for event).
+        order = np.argsort(me.ts_recv, kind="stable")
+        ts = me.ts_recv[order]
+        cols["ts"].append(ts)
+        cols["kind"].append(np.where(me.action[order] == 1, KIND_CANCEL,
+                                     np.where(me.marketable[order], KIND_MARKET, KIND_LIMIT)).astype(np.int8))
+        cols["side"].append(me.side[order].astype(np.int8))
+        cols["price"].append(me.price[order])
+        cols["size"].append(me.size[order].astype(np.int64))
+        cols["first"].append(rows[me.first_row[order]])
+        new = np.zeros(len(ts), dtype=bool)
+        new[:1] = True
+        new[1:] = np.diff(ts) > session_gap_s * NS_PER_SECOND
+        cols["new"].append(new)
+        used += me.used
+        for reason, c in me.skipped.items():
+            skipped[reason] = skipped.get(reason, 0) + c
+    cat = {k: (np.concatenate(v) if v else np.zeros(0, np.int64)) for k, v in cols.items()}
+    first = cat["first"].astype(np.int64)
+    bid, ask = bid_all[first], ask_all[first]
+    kind, placement, depth = classify(cat["kind"], cat["side"], cat["price"], bid, ask, tick_size)
+    session = np.cumsum(cat["new"].astype(bool)) - 1
     return ModeledOrders(
-        ts_ns=ts, kind=kind, side=side, price=price, size=size, best_bid=bid, best_ask=ask, placement=placement,
-        depth_ticks=depth, session=session, tick_size=int(tick_size), records=records, used=used, skipped=skipped,
+        ts_ns=cat["ts"].astype(np.int64), kind=kind, side=cat["side"].astype(np.int8),
+        price=cat["price"].astype(np.int64), size=cat["size"].astype(np.int64), best_bid=bid, best_ask=ask,
+        placement=placement, depth_ticks=depth, session=session.astype(np.int64), tick_size=int(tick_size),
+        records=n, used=used, skipped=skipped,
     )
 
 
@@ -479,13 +378,6 @@ class BookView:
         return self.last_bid, self.last_ask, False, False
 
 
-def book_tick_size(book, default: int) -> int:
-    """The book's tick size when it has one, else ``default``."""
-    t = getattr(book, "tick_size", None)
-    t = t() if callable(t) else t
-    return int(t) if t else int(default)
-
-
 def market_price(side: int) -> int:
     """The no-limit price of a market order on ``side`` (0 buy, 1 sell)."""
     return MARKET_PRICE_BID if side == 0 else MARKET_PRICE_ASK
@@ -539,10 +431,8 @@ __all__ = [
     "PLACE_INSIDE",
     "PLACE_NONE",
     "PLACE_TOUCH",
-    "book_tick_size",
     "classify",
     "default_event_types",
-    "estimate_tick_size",
     "extract_orders",
     "fitted_on_summary",
     "market_price",

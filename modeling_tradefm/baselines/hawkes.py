@@ -17,8 +17,8 @@ module implements that family with these documented choices:
   ``"shared"`` (one β) or ``"per_pair"`` (D² decays).
 * **Fit: maximum likelihood** with scipy's L-BFGS-B on the exact log-likelihood and its analytic
   gradient (μ, α ≥ 0; log β within ``beta_bounds``), computed by the recursion
-  R_ij(t_k) = e^{−β_ij (t_k − t_{k−1})} (R_ij(t_{k−1}) + 1[u_{k−1} = j]) (numba-compiled when numba is
-  installed, plain Python otherwise). Sessions are independent realisations (their likelihoods add).
+  R_ij(t_k) = e^{−β_ij (t_k − t_{k−1})} (R_ij(t_{k−1}) + 1[u_{k−1} = j]) (numba-compiled). Sessions are
+  independent realisations (their likelihoods add).
   Orders with identical timestamps do not excite each other (a burst stamped in one packet is not a
   cause-and-effect chain; this also keeps β finite on feeds with many ties).
   ``tick`` (X-DataInitiative) was tried first: tick 0.8.0.2 installs on Python 3.11, but its
@@ -45,15 +45,17 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
+from numba import njit
 from scipy.optimize import minimize
 
 from ..events import ACTION_ADD, ACTION_CANCEL, NS_PER_SECOND, EventTable
 from ..proposer import OrderBatch, OrderProposer, resolve_rollout_ids
 from ..sampling import rollout_rngs
+from ..ticks import book_tick_size
 from .common import (
     KIND_CANCEL,
     KIND_LIMIT,
@@ -65,7 +67,6 @@ from .common import (
     EmpiricalDistribution,
     EventType,
     ModeledOrders,
-    book_tick_size,
     classify,
     default_event_types,
     extract_orders,
@@ -76,14 +77,6 @@ from .common import (
     side_code,
     type_index_table,
 )
-
-try:  # numba makes the likelihood recursion ~100× faster; the pure-Python path is identical.
-    from numba import njit
-except ImportError:  # pragma: no cover - exercised only without numba
-    def njit(*args, **kwargs):
-        if args and callable(args[0]):
-            return args[0]
-        return lambda f: f
 
 DECAY_MODES = ("per_source", "shared", "per_pair")
 
@@ -245,7 +238,7 @@ def log_likelihood(sessions, params: HawkesParams, with_grad: bool = False):
             params.mu, params.alpha, ties, b, with_grad,
         )
         ll += out[0]
-        for acc, part in zip(g, out[1:]):
+        for acc, part in zip(g, out[1:], strict=True):
             acc += part
     return (ll, *g) if with_grad else ll
 
@@ -533,7 +526,7 @@ class HawkesProposer(OrderProposer):
                 u = self._table[orders.kind, orders.side, orders.placement]
                 keep = (u >= 0) & (orders.ts_ns >= end_ns - int(self.warmup_s * NS_PER_SECOND))
                 base.t = (int(orders.ts_ns[keep][0]) - end_ns) / NS_PER_SECOND if keep.any() else 0.0
-                for ts, ui in zip(orders.ts_ns[keep], u[keep]):
+                for ts, ui in zip(orders.ts_ns[keep], u[keep], strict=True):
                     base.advance((int(ts) - end_ns) / NS_PER_SECOND)
                     base.add(int(ui))
                 two = (orders.best_bid != NO_PRICE) & (orders.best_ask != NO_PRICE)
@@ -631,7 +624,7 @@ class HawkesProposer(OrderProposer):
             "params": self.params.to_dict(),
             "marks": {
                 t.name: {"depth_ticks": d.to_dict(), "size": s.to_dict()}
-                for t, d, s in zip(self.event_types, self.depth_marks, self.size_marks)
+                for t, d, s in zip(self.event_types, self.depth_marks, self.size_marks, strict=True)
             },
             "fit": self.fit_summary,
             "fitted_on": self.fitted_on,
@@ -657,7 +650,7 @@ class HawkesProposer(OrderProposer):
         out["spectral_radius"] = self.params.spectral_radius()
         if out["spectral_radius"] < 1:
             out["stationary_rates"] = dict(zip([t.name for t in self.event_types],
-                                               self.params.stationary_rates().round(6).tolist()))
+                                               self.params.stationary_rates().round(6).tolist(), strict=True))
         return out
 
 

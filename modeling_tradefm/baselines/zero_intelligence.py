@@ -22,13 +22,14 @@ Memoryless, so ``observe`` only keeps the last two-sided touch as a reference fo
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from ..events import ACTION_ADD, ACTION_CANCEL, NS_PER_SECOND, EventTable
 from ..proposer import OrderBatch, OrderProposer, resolve_rollout_ids
 from ..sampling import rollout_rngs
+from ..ticks import book_tick_size
 from .common import (
     KIND_CANCEL,
     KIND_LIMIT,
@@ -37,7 +38,6 @@ from .common import (
     NO_PRICE,
     BookView,
     EmpiricalDistribution,
-    book_tick_size,
     extract_orders,
     fitted_on_summary,
     market_price,
@@ -133,7 +133,7 @@ class ZIProposer(OrderProposer):
 
     def observe(self, applied: OrderBatch, books: Sequence) -> None:
         """Poisson flow has no memory; only refresh the reference touch."""
-        for view, book in zip(self._views, books):
+        for view, book in zip(self._views, books, strict=False):
             if book.best_bid() is not None and book.best_ask() is not None:
                 view.read(book)
 
@@ -162,7 +162,7 @@ class ZIProposer(OrderProposer):
 
     def summary(self) -> dict:
         out = dict(self.fit_summary)
-        out.update({"rates_per_s": dict(zip(STREAM_NAMES, self.rates.round(6).tolist())),
+        out.update({"rates_per_s": dict(zip(STREAM_NAMES, self.rates.round(6).tolist(), strict=True)),
                     "window_ticks": self.window_ticks,
                     "market_share": float(self.rates[4:].sum() / self.rates.sum())})
         return out
@@ -202,7 +202,7 @@ def fit_zi(
     sizes = [EmpiricalDistribution.fit(orders.size[orders.kind == k], default=1) for k in range(3)]
     if progress:
         print(f"zi: {len(orders)} orders over {seconds:.1f} s, window {window} ticks", flush=True)
-    summary = {"orders": int(len(orders)), "seconds": seconds, "counts": dict(zip(STREAM_NAMES, counts.tolist())),
+    summary = {"orders": int(len(orders)), "seconds": seconds, "counts": dict(zip(STREAM_NAMES, counts.tolist(), strict=True)),
                "window_quantile": window_quantile}
     return ZIProposer(rates, window, sizes, tick, summary, fitted_on_summary(events, orders, files))
 

@@ -26,8 +26,8 @@ up to its last record; log returns at horizon h are ``diff(log mid)`` on that gr
 
 **Spread** (ticks): best ask − best bid after every sampled record with both sides present
 (event-time sampling, as LOB-Bench does), divided by the tick size — given
-(``EvalConfig.tick_size``) or inferred as the greatest common divisor of the add prices of the
-real data (:func:`infer_tick_size`), and then the same tick for every source.
+(``EvalConfig.tick_size``) or inferred from the add prices of the real data
+(``ticks.infer_tick_size``, the package's one rule), and then the same tick for every source.
 
 **Order flow** (the model's own fields, from :func:`modeling_tradefm.features.build_features`):
 inter-arrival time Δt (s) between modeled events (the first event of a stream, whose Δt is 0 by
@@ -46,7 +46,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from ..events import ACTION_ADD, F_LAST, F_SNAPSHOT, NS_PER_SECOND, UNDEF_PRICE, EventTable
+from ..events import F_LAST, F_SNAPSHOT, NS_PER_SECOND, EventTable
+from ..ticks import infer_tick_size  # re-exported: ``evaluation.infer_tick_size``
 
 QUANTITIES = ("log_return_1s", "log_return_10s", "log_return_60s", "spread", "inter_arrival", "order_size",
               "price_depth")
@@ -140,14 +141,6 @@ class StreamSeries:
         mid = int(t[len(t) // 2]) if len(t) else (self.start_ns + self.end_ns) // 2
         return self.window(self.start_ns, mid, f"{self.name}[1/2]"), self.window(mid, self.end_ns + 1,
                                                                                   f"{self.name}[2/2]")
-
-
-def infer_tick_size(events: EventTable) -> int | None:
-    """GCD of the positive add prices (1e-9 units), or ``None`` if there are none."""
-    p = events.price[(events.action == ACTION_ADD) & (events.price != UNDEF_PRICE) & (events.price > 0)]
-    if len(p) == 0:
-        return None
-    return int(np.gcd.reduce(np.unique(p)))
 
 
 def _sample_mask(events: EventTable) -> np.ndarray:
