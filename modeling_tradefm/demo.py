@@ -184,7 +184,7 @@ def _ingest(cfg: DemoConfig) -> dict:
 
 def _write_prefix(cfg: DemoConfig, out: Path) -> tuple[Path, dict]:
     """The held-out session's events before the start, as a Databento MBO CSV (what the baselines fit on)."""
-    from .commands.generate import parse_clock, select_prefix
+    from .prefix import parse_clock, select_prefix
     from .io import read_events, write_mbo_csv
 
     path = cfg.resolve(cfg.heldout_file)
@@ -292,7 +292,7 @@ def run_demo(cfg: DemoConfig, out_dir: str | os.PathLike) -> dict:
                 "events": sum(r["events"] for r in meta["results"]), "void_total": meta["void_total"]}
 
     with steps("evaluate against the real continuation"):
-        from .commands.evaluate import evaluate_folders
+        from .evaluation.folders import evaluate_folders
         from .evaluation.series import EvalConfig
 
         report_dir = out / "report"
