@@ -12,7 +12,7 @@ from modeling_tradefm.errors import DataError
 
 @pytest.mark.parametrize("profile", ["quick", "long", "gpu"])
 def test_profiles_load_and_point_at_real_files(profile):
-    import run_clm_tradefm as rc
+    from modeling_tradefm import training as rc
 
     cfg = DemoConfig.load(profile)
     for f in [*cfg.train_files, cfg.heldout_file, cfg.train_config]:
@@ -100,6 +100,6 @@ def test_demo_end_to_end_shrunken(tmp_path):
     assert summary["heldout"]["prefix_events"] == meta["prefix_events"]
     commands = (out / "commands.sh").read_text()
     assert commands.count("tradefm generate") == 4 and "--after-prefix" in commands
-    assert commands.count("python run_clm_tradefm.py") == 2
+    assert commands.count("tradefm train") == 2
     assert (out / "model" / "model.safetensors").is_file() and (out / "model-adapted" / "config.json").is_file()
     assert len(summary["table"]) == 5 and set(summary["quality_target"]["met"]) == {"TradeFM", "TradeFM-adapted"}
