@@ -46,6 +46,23 @@ def test_profile_overrides_and_bad_files(tmp_path):
     assert {p.stem for p in PROFILES_DIR.glob("*.yaml")} >= {"quick", "long", "gpu"}
 
 
+def test_paths_resolve_in_the_current_folder_then_among_the_shipped_files(tmp_path, monkeypatch):
+    from modeling_tradefm.resources import resource_root
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.csv").write_text("x")
+    cfg = tmp_path / "my.yaml"
+    cfg.write_text("heldout_file: mine.csv\nrollouts: 2\n")
+    c = DemoConfig.load(str(cfg))
+    assert c.resolve(c.heldout_file) == tmp_path / "mine.csv"  # the user's file, in the current folder
+    # a profile's repository-relative names are the package's files, whatever the current folder
+    assert c.resolve(c.train_config) == resource_root() / "configs" / "train" / "demo_cpu.yaml"
+    assert c.resolve(c.train_files[0]).is_relative_to(resource_root() / "data" / "samples")
+    with pytest.raises(DataError, match="nor among the package's files") as err:
+        c.resolve("nowhere.csv")
+    assert str(err.value).startswith("nowhere.csv: not found in the current folder")
+
+
 def _d(ks, w1):
     return {"ks": ks, "w1": w1}
 
