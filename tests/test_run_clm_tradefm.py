@@ -245,8 +245,9 @@ def _check_hub_folder(folder: Path, data_files):
 
 @pytest.mark.parametrize("streaming", [False, True], ids=["prepared", "streaming"])
 def test_two_step_cpu_training_on_real_data(data_files, dataset_cache, tmp_path, streaming):
-    from modeling_tradefm.tokenization_tradefm import TradeFMTokenizer
     from transformers import AutoModelForCausalLM
+
+    from modeling_tradefm.tokenization_tradefm import TradeFMTokenizer
 
     out = tmp_path / "run"
     extra = ["--streaming", "--shuffle_buffer_size", "16"] if streaming else []
