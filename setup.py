@@ -1,10 +1,39 @@
-"""Packaging for TradeFM: a generative foundation model of Level-3 order flow."""
+"""Packaging for TradeFM: a generative foundation model of Level-3 order flow.
+
+What the wheel installs, and why:
+
+* ONE top-level package, ``modeling_tradefm``: the library and the ``tradefm`` command (``tradefm train``
+  is ``run_clm_tradefm.py``, ``tradefm demo`` the whole pipeline).
+* Package data, mapped from where the design card keeps them in the repository (one copy, no
+  duplicate): ``configs/`` (demo profiles, training, model and accelerate configs, ~90 kB) and
+  ``data/samples/`` (the embedded real samples, ~2.5 MB) become ``modeling_tradefm/package_data/configs``
+  and ``modeling_tradefm/package_data/data/samples``. The relative layout is the repository's, so a
+  name such as ``configs/train/demo_cpu.yaml`` means the same file in a clone and in a wheel
+  (``modeling_tradefm/resources.py`` finds the folder with importlib.resources); ``tradefm demo``
+  then needs no clone.
+* Not installed: ``data_scripts/`` (the design card's ``datasets`` builder module, a re-export of
+  ``modeling_tradefm.data`` for users of a clone; a top-level package of that generic name in
+  site-packages would clash with other projects' and adds no name the library lacks) and
+  ``run_clm_tradefm.py`` (the run_clm.py-style example script of the clone; installed, the same is
+  ``tradefm train``, or ``accelerate launch -m modeling_tradefm.cli train`` on several GPUs).
+"""
 
 from pathlib import Path
 
 from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
+
+# Package data: installed package -> repository folder it is built from (keep in step with
+# modeling_tradefm/resources.py SHIPPED_FOLDERS; tests/test_packaging.py checks both).
+DATA_PACKAGES = {
+    "modeling_tradefm.package_data.configs": "configs",
+    "modeling_tradefm.package_data.data.samples": "data/samples",
+}
+PACKAGE_DATA = {
+    "modeling_tradefm.package_data.configs": ["**/*.yaml", "**/*.json"],
+    "modeling_tradefm.package_data.data.samples": ["**/*"],
+}
 
 REQUIRED = [
     # CI installs torch==2.13.0 (CPU) first; a range keeps users on their own CUDA builds.
@@ -40,8 +69,9 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.11",
-    packages=find_packages(include=["modeling_tradefm", "modeling_tradefm.*", "data_scripts", "data_scripts.*"]),
-    py_modules=["run_clm_tradefm"],
+    packages=[*find_packages(include=["modeling_tradefm", "modeling_tradefm.*"]), *DATA_PACKAGES],
+    package_dir=DATA_PACKAGES,
+    package_data=PACKAGE_DATA,
     install_requires=REQUIRED,
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["tradefm=modeling_tradefm.cli:main"]},

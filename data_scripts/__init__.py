@@ -3,6 +3,7 @@
 
 datasets 5.x has no loading scripts: the builder is a class in this importable package, instantiated
 directly (``TradeFMMBO(data_files=..., tokenizer_config=...)``) or through :func:`load_tradefm_mbo`.
+The code is :mod:`modeling_tradefm.data`; this folder is the repository's entry point to it.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from .errors import DataError
 # Order = order in ``tradefm --help``.
 COMMANDS = [
     "demo",
+    "train",
     "inspect",
     "convert",
     "replay",

@@ -165,10 +165,9 @@ class TradeFMConfig(PreTrainedConfig):
     tokenizer_config: dict | None = None
 
     def __post_init__(self, **kwargs):
-        # Legacy RoPE kwargs (rope_theta=...) are folded into rope_parameters, as Llama does in v5.
-        rope_theta = kwargs.pop("rope_theta", None)
-        if self.rope_parameters is None:
-            self.rope_parameters = {"rope_type": "default", "rope_theta": float(rope_theta or 10000.0)}
+        # RoPE needs nothing here: PreTrainedConfig.__post_init__ fills rope_parameters (default
+        # {"rope_type": "default", "rope_theta": default_theta = 10000.0}) and folds a legacy
+        # rope_theta / rope_scaling kwarg into it, as for Llama.
         if self.head_dim is None:
             self.head_dim = self.hidden_size // self.num_attention_heads
         if self.num_key_value_heads is None:
@@ -222,8 +221,6 @@ class TradeFMConfig(PreTrainedConfig):
             )
         if self.tie_word_embeddings:
             raise ValueError("TradeFM does not tie the output head to the tabular input embedding.")
-        if self.rope_parameters.get("rope_type", "default") == "default" and "rope_theta" not in self.rope_parameters:
-            raise ValueError(f"rope_parameters {self.rope_parameters} lacks rope_theta.")
 
     @classmethod
     def from_preset(cls, name: str, **overrides: Any) -> "TradeFMConfig":

@@ -5,7 +5,7 @@ Protocol (every choice below is a field of :class:`DemoConfig`, set by ``configs
 
 1. **Ingest** the samples of ``data/samples/`` (Databento MBO CSV of CME ES, LOBSTER AMZN and AAPL)
    and print each file's record accounting.
-2. **Pre-train** a TradeFM model on the ES and AMZN sessions with ``run_clm_tradefm.py`` (the
+2. **Pre-train** a TradeFM model on the ES and AMZN sessions with ``tradefm train`` (the
    tokenizer is calibrated on them and frozen). The AAPL session is never in pre-training.
 3. **Held-out prefix**: the AAPL session (NASDAQ, 2012-06-21 09:30–10:30 New York) up to
    ``start`` (09:45) is the real prefix every generator starts from; what followed it is the real
@@ -25,40 +25,46 @@ Protocol (every choice below is a field of :class:`DemoConfig`, set by ``configs
 
 Every step runs the same code as the public command line; ``commands.sh`` in the output folder
 lists the equivalent commands. The demo uses a GPU when torch sees one (training and rollouts).
+It needs no clone of the repository: profiles, training configs and samples are package data
+(:mod:`modeling_tradefm.resources`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 import math
 import os
 import shlex
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import DataError
+from .resources import load_config_file, resource, resource_root
 from .sampling import SamplingConfig
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-PROFILES_DIR = REPO_ROOT / "configs" / "demo"
+PROFILES_DIR = resource("configs/demo")
 SOURCES = ("TradeFM", "TradeFM-adapted", "Hawkes", "ZI")
 _SAMPLING = SamplingConfig()  # the package's sampling defaults
+# The demo's steps, in order (``run_demo(stop_after=...)``, ``tradefm demo --stop-after``).
+STEPS = ("ingest", "pretrain", "adapt", "baselines", "rollouts", "evaluate")
 
 
 @dataclass
 class DemoConfig:
-    """One demo run. Relative paths are relative to the repository root.
+    """One demo run.
+
+    Paths: absolute, or relative to the current folder, else to the package's shipped files
+    (``configs/...``, ``data/samples/...``: the repository's layout, in a clone or an installed wheel;
+    see :mod:`modeling_tradefm.resources`), in that order.
 
     Attributes:
         train_files: pre-training data (never the held-out session).
         heldout_file: the held-out session's file; its prefix conditions every generator.
         start, tz: rollout start as wall-clock time in ``tz`` (the prefix ends there).
-        train_config: ``run_clm_tradefm.py`` config file for pre-training.
-        train_overrides: extra ``run_clm_tradefm.py`` flags (``{"max_steps": 50}``).
+        train_config: ``tradefm train`` (``run_clm_tradefm.py``) config file for pre-training.
+        train_overrides: extra ``tradefm train`` flags (``{"max_steps": 50}``).
         adapt_steps: fine-tuning steps on the prefix (0 = no prefix-adapted model).
         adapt_learning_rate: its learning rate.
         tier: liquidity tier of the held-out session's context (see the module docstring).
@@ -97,26 +103,31 @@ class DemoConfig:
 
     @classmethod
     def load(cls, profile_or_path: str, **overrides) -> DemoConfig:
-        """A profile name (``configs/demo/<name>.yaml``) or a YAML file, then keyword overrides."""
-        import yaml
-
+        """A profile name (``configs/demo/<name>.yaml``) or a YAML file, then keyword overrides (None = keep)."""
         path = Path(profile_or_path)
         if not path.suffix:
             path = PROFILES_DIR / f"{profile_or_path}.yaml"
         if not path.is_file():
             known = sorted(p.stem for p in PROFILES_DIR.glob("*.yaml")) if PROFILES_DIR.is_dir() else []
             raise DataError(path, f"no such demo profile or config file (profiles: {', '.join(known) or 'none'})")
-        values = yaml.safe_load(path.read_text()) or {}
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise DataError(path, f"unknown demo setting(s) {unknown}; known: {sorted(names)}")
+        values = load_config_file(path, {f.name for f in dataclasses.fields(cls)})
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
-    def resolve(self, path: str) -> Path:
+    def resolve(self, path: str | os.PathLike) -> Path:
+        """``path`` as a file: absolute, else under the current folder, else among the shipped files.
+
+        Raises:
+            DataError: found in neither place.
+        """
         p = Path(path)
-        return p if p.is_absolute() else REPO_ROOT / p
+        if p.is_absolute():
+            return p
+        for candidate in (Path.cwd() / p, resource(p)):
+            if candidate.exists():
+                return candidate
+        raise DataError(path, f"not found in the current folder ({Path.cwd()}) nor among the package's files "
+                              f"({resource_root()})")
 
 
 class _Steps:
@@ -161,10 +172,11 @@ def _cli(argv: list[str], commands: list[str]) -> None:
 
 
 def _train(argv: list[str], commands: list[str]) -> dict:
-    import run_clm_tradefm
+    """Run ``tradefm train`` in-process; returns its metrics."""
+    from .training import main
 
-    commands.append("python run_clm_tradefm.py " + shlex.join(argv))
-    return run_clm_tradefm.main(argv)
+    commands.append("tradefm train " + shlex.join(argv))
+    return main(argv)
 
 
 def _ingest(cfg: DemoConfig) -> dict:
@@ -186,8 +198,8 @@ def _ingest(cfg: DemoConfig) -> dict:
 
 def _write_prefix(cfg: DemoConfig, out: Path) -> tuple[Path, dict]:
     """The held-out session's events before the start, as a Databento MBO CSV (what the baselines fit on)."""
-    from .commands.generate import parse_clock, select_prefix
     from .io import read_events, write_mbo_csv
+    from .prefix import parse_clock, select_prefix
 
     path = cfg.resolve(cfg.heldout_file)
     events = read_events(path, progress=False)
@@ -208,7 +220,7 @@ def _device_flags(cuda: bool) -> list[str]:
 
 
 def pretrain_argv(cfg: DemoConfig, model_dir: Path, cuda: bool) -> list[str]:
-    """``run_clm_tradefm.py`` arguments of the pre-training step."""
+    """``tradefm train`` arguments of the pre-training step."""
     argv = [str(cfg.resolve(cfg.train_config)), "--data", *[str(cfg.resolve(f)) for f in cfg.train_files],
             "--output_dir", str(model_dir), "--log_level", "warning", *_device_flags(cuda)]
     for key, value in cfg.train_overrides.items():
@@ -217,7 +229,7 @@ def pretrain_argv(cfg: DemoConfig, model_dir: Path, cuda: bool) -> list[str]:
 
 
 def adapt_argv(cfg: DemoConfig, model_dir: Path, prefix_file: Path, out_dir: Path, cuda: bool) -> list[str]:
-    """``run_clm_tradefm.py`` arguments of the prefix adaptation (fine-tuning ``model_dir`` on the prefix)."""
+    """``tradefm train`` arguments of the prefix adaptation (fine-tuning ``model_dir`` on the prefix)."""
     return [str(cfg.resolve(cfg.train_config)), "--model_name_or_path", str(model_dir),
             # the pre-training file's architecture overrides and best-checkpoint selection do not
             # apply: the architecture comes from the checkpoint, and there is no validation data
@@ -229,99 +241,153 @@ def adapt_argv(cfg: DemoConfig, model_dir: Path, prefix_file: Path, out_dir: Pat
             "--output_dir", str(out_dir), "--log_level", "warning", *_device_flags(cuda)]
 
 
-def run_demo(cfg: DemoConfig, out_dir: str | os.PathLike) -> dict:
-    """Run the demo into ``out_dir``; returns the summary written to ``demo.json``."""
+class _DemoRun:
+    """One run's state; each method is one step of :data:`STEPS`, in order, filling ``summary``."""
+
+    def __init__(self, cfg: DemoConfig, out: Path, cuda: bool, n_steps: int):
+        self.cfg, self.out, self.cuda = cfg, out, cuda
+        self.device = "cuda" if cuda else "cpu"
+        self.steps = _Steps(n_steps)
+        self.commands: list[str] = []
+        self.summary: dict = {}
+        self.prefix_file: Path | None = None
+        self.model_dirs: dict[str, Path] = {}
+        self.baselines: dict[str, Path] = {}
+        self.rollout_dirs: dict[str, Path] = {}
+        self.metrics: dict | None = None
+
+    def ingest(self) -> None:
+        with self.steps("ingest the embedded real samples"):
+            self.summary["ingest"] = _ingest(self.cfg)
+            self.prefix_file, self.summary["heldout"] = _write_prefix(self.cfg, self.out)
+
+    def pretrain(self) -> None:
+        cfg = self.cfg
+        with self.steps(f"pre-train TradeFM on {len(cfg.train_files)} sessions (held-out session excluded)"):
+            model_dir = self.out / "model"
+            self.summary["train_metrics"] = _train(pretrain_argv(cfg, model_dir, self.cuda), self.commands)
+            self.model_dirs["TradeFM"] = model_dir
+
+    def adapt(self) -> None:
+        cfg = self.cfg
+        if not cfg.adapt_steps:
+            return
+        with self.steps(f"adapt TradeFM to the prefix ({cfg.adapt_steps} steps; nothing after the rollout start)"):
+            adapted = self.out / "model-adapted"
+            argv = adapt_argv(cfg, self.model_dirs["TradeFM"], self.prefix_file, adapted, self.cuda)
+            self.summary["adapt_metrics"] = _train(argv, self.commands)
+            self.model_dirs["TradeFM-adapted"] = adapted
+
+    def fit_baselines(self) -> None:
+        with self.steps("fit the Compound Hawkes and zero-intelligence baselines on the prefix"):
+            self.baselines = {"Hawkes": self.out / "baselines" / "hawkes", "ZI": self.out / "baselines" / "zi"}
+            prefix = str(self.prefix_file)
+            _cli(["fit-baseline", "hawkes", "--data", prefix, "-o", str(self.baselines["Hawkes"]),
+                  "--maxiter", str(self.cfg.hawkes_maxiter), "--quiet"], self.commands)
+            _cli(["fit-baseline", "zi", "--data", prefix, "-o", str(self.baselines["ZI"]), "--quiet"], self.commands)
+
+    def roll_out(self) -> None:
+        cfg = self.cfg
+        with self.steps(f"roll out every generator: {cfg.rollouts} x {cfg.events:,} events from the same prefix"):
+            for name, path in [*self.model_dirs.items(), *self.baselines.items()]:
+                folder = self.out / "rollouts" / name.lower()
+                t0 = time.perf_counter()
+                _cli(self._generate_argv(name, path, folder), self.commands)
+                self.rollout_dirs[name] = folder
+                self.summary.setdefault("rollouts", {})[name] = _rollout_summary(folder, time.perf_counter() - t0)
+
+    def _generate_argv(self, name: str, model: Path, folder: Path) -> list[str]:
+        cfg = self.cfg
+        argv = ["generate", "--model", str(model), "--data", str(cfg.resolve(cfg.heldout_file)),
+                "--start", cfg.start, "--tz", cfg.tz, "--events", str(cfg.events),
+                "--rollouts", str(cfg.rollouts), "--seed", str(cfg.seed), "--cancel-rule", cfg.cancel_rule,
+                "-o", str(folder)]
+        if name.startswith("TradeFM"):
+            argv += ["--temperature", str(cfg.temperature), "--top-p", str(cfg.top_p),
+                     "--repetition-penalty", str(cfg.repetition_penalty), "--device", self.device]
+            if cfg.tier is not None:
+                argv += ["--tier", str(cfg.tier)]
+            if cfg.threads and not self.cuda:
+                argv += ["--threads", str(cfg.threads)]
+        return argv
+
+    def evaluate(self) -> None:
+        from .evaluation.folders import evaluate_folders
+        from .evaluation.series import EvalConfig
+
+        cfg = self.cfg
+        with self.steps("evaluate against the real continuation"):
+            report_dir = self.out / "report"
+            h = self.summary["heldout"]
+            title = f"TradeFM demo: held-out {h['symbol']} {h['date']} after {cfg.start} {cfg.tz}"
+            heldout = cfg.resolve(cfg.heldout_file)
+            argv = ["evaluate", "--real", str(heldout), "--after-prefix",
+                    "--n-boot", str(cfg.n_boot), "-o", str(report_dir), "--title", title]
+            for name, folder in self.rollout_dirs.items():
+                argv += ["--generated", f"{name}={folder}"]
+            self.commands.append("tradefm " + shlex.join(argv))
+            paths = evaluate_folders([heldout], list(self.rollout_dirs.items()), report_dir,
+                                     EvalConfig(n_boot=cfg.n_boot), after_prefix=True, title=title)
+            self.metrics = paths["metrics_dict"]
+            self.summary["report"] = str(report_dir / "report.html")
+
+    def finish(self) -> None:
+        """Write ``commands.sh`` and ``demo.json``; print the table and the verdict when the run was evaluated."""
+        out, summary = self.out, self.summary
+        summary["timings_s"] = {**self.steps.timings, "total": round(self.steps.elapsed, 1)}
+        if self.metrics is not None:
+            summary["table"] = summary_table(self.metrics)
+            summary["quality_target"] = quality_verdict(self.metrics)
+        (out / "commands.sh").write_text("#!/usr/bin/env bash\n# The demo's steps as public commands.\nset -e\n"
+                                         + "\n".join(self.commands) + "\n")
+        (out / "demo.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+        if self.metrics is not None:
+            print("\n" + format_table(summary["table"]))
+            for line in summary["quality_target"]["lines"]:
+                print(line)
+            print(f"\nreport: {summary['report']} (also report.md, metrics.json, plots)")
+        print(f"total {self.steps.elapsed / 60:.1f} min; steps as commands: {out / 'commands.sh'}")
+
+
+def _rollout_summary(folder: Path, seconds_wall: float) -> dict:
+    """Wall time, mean simulated time, events and void orders of one generator's rollouts (from meta.json)."""
+    meta = json.loads((folder / "meta.json").read_text())
+    seconds = [(r["end_ts_ns"] - meta["start_ts_ns"]) / 1e9 for r in meta["results"] if r.get("end_ts_ns")]
+    return {"seconds_wall": round(seconds_wall, 1),
+            "simulated_seconds_mean": round(sum(seconds) / max(len(seconds), 1), 1),
+            "events": sum(r["events"] for r in meta["results"]), "void_total": meta["void_total"]}
+
+
+def run_demo(cfg: DemoConfig, out_dir: str | os.PathLike, stop_after: str | None = None) -> dict:
+    """Run the demo into ``out_dir``; returns the summary written to ``demo.json``.
+
+    Args:
+        cfg: the run's settings.
+        out_dir: output folder (created).
+        stop_after: the last of :data:`STEPS` to run (default: all); the summary then holds the
+            steps that ran.
+    """
     import torch
 
+    if stop_after is not None and stop_after not in STEPS:
+        raise ValueError(f"stop_after must be one of {STEPS}, got {stop_after!r}")
+    for f in [*cfg.train_files, cfg.heldout_file, cfg.train_config]:
+        cfg.resolve(f)  # a missing file fails now, not after minutes of training
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    cuda = torch.cuda.is_available()
-    device = "cuda" if cuda else "cpu"
-    for f in [*cfg.train_files, cfg.heldout_file, cfg.train_config]:
-        if not cfg.resolve(f).exists():
-            raise DataError(cfg.resolve(f), "not found: the demo runs from a clone of the repository "
-                                            "(pip install -e .), where data/samples and configs/ live")
-    commands: list[str] = []
-    steps = _Steps(7 if cfg.adapt_steps else 6)
-    summary: dict = {"config": dataclasses.asdict(cfg), "device": device, "torch": torch.__version__}
-    print(f"TradeFM demo -> {out.resolve()}  (device: {device}, torch {torch.__version__})")
-
-    with steps("ingest the embedded real samples"):
-        summary["ingest"] = _ingest(cfg)
-        prefix_file, summary["heldout"] = _write_prefix(cfg, out)
-
-    with steps(f"pre-train TradeFM on {len(cfg.train_files)} sessions (held-out session excluded)"):
-        model_dir = out / "model"
-        summary["train_metrics"] = _train(pretrain_argv(cfg, model_dir, cuda), commands)
-
-    model_dirs = {"TradeFM": model_dir}
-    if cfg.adapt_steps:
-        with steps(f"adapt TradeFM to the prefix ({cfg.adapt_steps} steps; nothing after the rollout start)"):
-            adapted = out / "model-adapted"
-            summary["adapt_metrics"] = _train(adapt_argv(cfg, model_dir, prefix_file, adapted, cuda), commands)
-            model_dirs["TradeFM-adapted"] = adapted
-
-    with steps("fit the Compound Hawkes and zero-intelligence baselines on the prefix"):
-        baselines = {"Hawkes": out / "baselines" / "hawkes", "ZI": out / "baselines" / "zi"}
-        _cli(["fit-baseline", "hawkes", "--data", str(prefix_file), "-o", str(baselines["Hawkes"]),
-              "--maxiter", str(cfg.hawkes_maxiter), "--quiet"], commands)
-        _cli(["fit-baseline", "zi", "--data", str(prefix_file), "-o", str(baselines["ZI"]), "--quiet"], commands)
-
-    with steps(f"roll out every generator: {cfg.rollouts} x {cfg.events:,} events from the same prefix"):
-        rollout_dirs = {}
-        for name, path in [*model_dirs.items(), *baselines.items()]:
-            folder = out / "rollouts" / name.lower()
-            argv = ["generate", "--model", str(path), "--data", str(cfg.resolve(cfg.heldout_file)),
-                    "--start", cfg.start, "--tz", cfg.tz, "--events", str(cfg.events),
-                    "--rollouts", str(cfg.rollouts), "--seed", str(cfg.seed), "--cancel-rule", cfg.cancel_rule,
-                    "-o", str(folder)]
-            if name.startswith("TradeFM"):
-                argv += ["--temperature", str(cfg.temperature), "--top-p", str(cfg.top_p),
-                         "--repetition-penalty", str(cfg.repetition_penalty), "--device", device]
-                if cfg.tier is not None:
-                    argv += ["--tier", str(cfg.tier)]
-                if cfg.threads and not cuda:
-                    argv += ["--threads", str(cfg.threads)]
-            t0 = time.perf_counter()
-            _cli(argv, commands)
-            rollout_dirs[name] = folder
-            meta = json.loads((folder / "meta.json").read_text())
-            seconds = [(r["end_ts_ns"] - meta["start_ts_ns"]) / 1e9 for r in meta["results"] if r.get("end_ts_ns")]
-            summary.setdefault("rollouts", {})[name] = {
-                "seconds_wall": round(time.perf_counter() - t0, 1),
-                "simulated_seconds_mean": round(sum(seconds) / max(len(seconds), 1), 1),
-                "events": sum(r["events"] for r in meta["results"]), "void_total": meta["void_total"]}
-
-    with steps("evaluate against the real continuation"):
-        from .commands.evaluate import evaluate_folders
-        from .evaluation.series import EvalConfig
-
-        report_dir = out / "report"
-        h = summary["heldout"]
-        title = f"TradeFM demo: held-out {h['symbol']} {h['date']} after {cfg.start} {cfg.tz}"
-        argv = ["evaluate", "--real", str(cfg.resolve(cfg.heldout_file)), "--after-prefix",
-                "--n-boot", str(cfg.n_boot), "-o", str(report_dir), "--title", title]
-        for name, folder in rollout_dirs.items():
-            argv += ["--generated", f"{name}={folder}"]
-        commands.append("tradefm " + shlex.join(argv))
-        paths = evaluate_folders([cfg.resolve(cfg.heldout_file)], list(rollout_dirs.items()), report_dir,
-                                 EvalConfig(n_boot=cfg.n_boot), after_prefix=True, title=title)
-        metrics = paths["metrics_dict"]
-
-    summary["timings_s"] = {**steps.timings, "total": round(steps.elapsed, 1)}
-    summary["table"] = summary_table(metrics)
-    summary["quality_target"] = quality_verdict(metrics)
-    summary["report"] = str(report_dir / "report.html")
-    (out / "commands.sh").write_text("#!/usr/bin/env bash\n# The demo's steps as public commands.\nset -e\n"
-                                     + "\n".join(commands) + "\n")
-    (out / "demo.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    print("\n" + format_table(summary["table"]))
-    for line in summary["quality_target"]["lines"]:
-        print(line)
-    print(f"\nreport: {report_dir / 'report.html'} (also report.md, metrics.json, plots)")
-    print(f"total {steps.elapsed / 60:.1f} min; steps as commands: {out / 'commands.sh'}")
-    return summary
+    steps = [s for s in STEPS[: STEPS.index(stop_after or STEPS[-1]) + 1] if s != "adapt" or cfg.adapt_steps]
+    run = _DemoRun(cfg, out, torch.cuda.is_available(), len(steps))
+    run.summary.update({"config": dataclasses.asdict(cfg), "device": run.device, "torch": torch.__version__})
+    print(f"TradeFM demo -> {out.resolve()}  (device: {run.device}, torch {torch.__version__})")
+    actions = {"ingest": run.ingest, "pretrain": run.pretrain, "adapt": run.adapt, "baselines": run.fit_baselines,
+               "rollouts": run.roll_out, "evaluate": run.evaluate}
+    for step in steps:
+        actions[step]()
+    if stop_after not in (None, STEPS[-1]):
+        print(f"\nstopped after the {stop_after} step (--stop-after)")
+    run.finish()
+    return run.summary
 
 
 # ---- summary -------------------------------------------------------------------------------------
@@ -351,8 +417,8 @@ def format_table(rows: list[dict]) -> str:
     """The short table the demo prints: K-S / W1 per quantity, lower is closer to real."""
     head = ["source"] + [label for _, label in TABLE_QUANTITIES]
     body = [[r["source"]] + [_pair(r[q]) for q, _ in TABLE_QUANTITIES] for r in rows]
-    widths = [max(len(x) for x in col) for col in zip(head, *body)]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths))  # noqa: E731
+    widths = [max(len(x) for x in col) for col in zip(head, *body, strict=True)]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))  # noqa: E731
     return "\n".join(["K-S / W1 vs the real continuation (lower = closer)", line(head),
                       line(["-" * w for w in widths]), *map(line, body)])
 

@@ -544,7 +544,7 @@ def test_closed_loop_rate_matches_the_fitted_process():
     """
     import datetime as dt
 
-    from modeling_tradefm.commands.generate import select_prefix
+    from modeling_tradefm.prefix import select_prefix
     from modeling_tradefm.generation_tradefm import rollout
     from modeling_tradefm.io import read_events
 

@@ -9,20 +9,20 @@ from conftest import real_path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from data_scripts.tradefm_mbo import (
+from modeling_tradefm.data import (
     IGNORE_INDEX,
     SessionInfo,
     TradeFMMBO,
-    _build_features,
-    _feature_config,
-    _read_events,
     adv_history_of,
     calibrate_tokenizer,
     load_tradefm_mbo,
     make_windows,
     plan_splits,
     scan_sessions,
+    session_features,
 )
+from modeling_tradefm.features import FeatureConfig
+from modeling_tradefm.io import read_file
 
 T = 128
 
@@ -169,7 +169,7 @@ def test_windows_never_cross_sessions_and_splits_are_disjoint(prepared, real_fil
     ds = load_tradefm_mbo(plan.data_files(), streaming=False, cache_dir=cache, **cfg)
     encoded = {}
     for path in real_files:
-        for sf in _build_features(_read_events(path, None), _feature_config(None), cfg["adv_history"]):
+        for sf in session_features(read_file(path).events, FeatureConfig(), cfg["adv_history"]):
             encoded[(int(sf.instrument_id), sf.date)] = tok.encode(sf)
     assert len(encoded) == 2
     ends: dict[str, dict] = {}
@@ -220,13 +220,13 @@ def test_dates_outside_the_split_are_skipped_and_counted(prepared, real_files):
 
 def test_adv_history_reaches_the_tier(real_files):
     """Earlier days in other files feed the rolling ADV: a heavy history moves ES to the top tier."""
-    events = _read_events(real_files[0], None)
-    fcfg = _feature_config(None)
-    alone = _build_features(events, fcfg)[0]
-    heavy = _build_features(events, fcfg, {"17077": [["2023-12-20", 5e7], ["2023-12-25", 1]]})[0]
+    events = read_file(real_files[0]).events
+    fcfg = FeatureConfig()
+    alone = session_features(events, fcfg)[0]
+    heavy = session_features(events, fcfg, {"17077": [["2023-12-20", 5e7], ["2023-12-25", 1]]})[0]
     assert alone.tier[0] == 0 and heavy.tier[0] == fcfg.n_tiers - 1
     # the file's own day in the history is ignored (build_features appends it itself)
-    same = _build_features(events, fcfg, {"17077": [["2023-12-25", 5e7]]})[0]
+    same = session_features(events, fcfg, {"17077": [["2023-12-25", 5e7]]})[0]
     assert same.tier[0] == alone.tier[0]
 
 

@@ -12,7 +12,7 @@ from modeling_tradefm.errors import DataError
 
 @pytest.mark.parametrize("profile", ["quick", "long", "gpu"])
 def test_profiles_load_and_point_at_real_files(profile):
-    import run_clm_tradefm as rc
+    from modeling_tradefm import training as rc
 
     cfg = DemoConfig.load(profile)
     for f in [*cfg.train_files, cfg.heldout_file, cfg.train_config]:
@@ -44,6 +44,23 @@ def test_profile_overrides_and_bad_files(tmp_path):
     with pytest.raises(DataError, match="no such demo profile"):
         DemoConfig.load("nope")
     assert {p.stem for p in PROFILES_DIR.glob("*.yaml")} >= {"quick", "long", "gpu"}
+
+
+def test_paths_resolve_in_the_current_folder_then_among_the_shipped_files(tmp_path, monkeypatch):
+    from modeling_tradefm.resources import resource_root
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine.csv").write_text("x")
+    cfg = tmp_path / "my.yaml"
+    cfg.write_text("heldout_file: mine.csv\nrollouts: 2\n")
+    c = DemoConfig.load(str(cfg))
+    assert c.resolve(c.heldout_file) == tmp_path / "mine.csv"  # the user's file, in the current folder
+    # a profile's repository-relative names are the package's files, whatever the current folder
+    assert c.resolve(c.train_config) == resource_root() / "configs" / "train" / "demo_cpu.yaml"
+    assert c.resolve(c.train_files[0]).is_relative_to(resource_root() / "data" / "samples")
+    with pytest.raises(DataError, match="nor among the package's files") as err:
+        c.resolve("nowhere.csv")
+    assert str(err.value).startswith("nowhere.csv: not found in the current folder")
 
 
 def _d(ks, w1):
@@ -100,6 +117,6 @@ def test_demo_end_to_end_shrunken(tmp_path):
     assert summary["heldout"]["prefix_events"] == meta["prefix_events"]
     commands = (out / "commands.sh").read_text()
     assert commands.count("tradefm generate") == 4 and "--after-prefix" in commands
-    assert commands.count("python run_clm_tradefm.py") == 2
+    assert commands.count("tradefm train") == 2
     assert (out / "model" / "model.safetensors").is_file() and (out / "model-adapted" / "config.json").is_file()
     assert len(summary["table"]) == 5 and set(summary["quality_target"]["met"]) == {"TradeFM", "TradeFM-adapted"}

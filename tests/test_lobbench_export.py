@@ -15,7 +15,7 @@ from conftest import real_path
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     from modeling_tradefm.cli import main
-    from modeling_tradefm.commands.generate import select_prefix
+    from modeling_tradefm.prefix import select_prefix
     from modeling_tradefm.features import split_sessions
     from modeling_tradefm.io import read_events, write_mbo_csv
 

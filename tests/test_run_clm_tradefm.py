@@ -1,5 +1,6 @@
 # Copyright 2026 The TradeFM contributors. Licensed under the Apache License, Version 2.0.
-"""Tests of run_clm_tradefm.py: argument parsing, 2-step CPU training on real data, resume, metrics."""
+"""Tests of training (run_clm_tradefm.py, ``tradefm train``): arguments, errors, 2-step CPU training on real data,
+resume, metrics."""
 
 from __future__ import annotations
 
@@ -19,7 +20,14 @@ from conftest import REPO_ROOT, real_path
 from safetensors.numpy import load_file
 from transformers import EvalPrediction, TrainerCallback
 
-import run_clm_tradefm as rc
+from modeling_tradefm import training as rc
+from modeling_tradefm.trainer import (
+    TokenMetrics,
+    TradeFMTrainer,
+    last_complete_checkpoint,
+    preprocess_logits_for_metrics,
+    resolve_resume,
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -80,6 +88,65 @@ def test_config_file_short_keys_and_unknown_keys(tmp_path):
         rc.parse_args([str(bad)])
 
 
+def test_config_file_values_convert_like_flags(tmp_path):
+    # PyYAML reads 5e-5 as the string "5e-5": the file's values go through argparse, as a flag's would
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("lr: 5e-5\nmax_steps: '7'\nval_mode: tail\n")
+    _, d, t = rc.parse_args([str(cfg)])
+    assert t.learning_rate == 5e-5 and t.max_steps == 7 and d.val_mode == "tail"
+    _, _, t = rc.parse_args([str(cfg), "--max_steps", "9"])
+    assert t.max_steps == 9 and t.learning_rate == 5e-5
+
+
+# ---------------------------------------------------------------------------------------------
+# errors: one line, exit status 2 (the contract of every tradefm command)
+# ---------------------------------------------------------------------------------------------
+def test_script_reports_a_pattern_matching_no_file_in_one_line(tmp_path):
+    """The issue's command: no traceback, no argument dump, the pattern named."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "run_clm_tradefm.py"), "--data", "data/mbo/**/*.mbo.dbn.zst",
+         "--output_dir", str(tmp_path / "out")],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)}, stdin=subprocess.DEVNULL,
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert proc.stderr.splitlines() == ["error: data/mbo/**/*.mbo.dbn.zst: pattern matches no file"]
+    assert proc.stdout == ""
+
+
+def test_mistyped_flag_is_one_line_with_the_closest_flag(capsys):
+    from modeling_tradefm.cli import main as tradefm
+
+    assert tradefm(["train", "--max-stesp", "3"]) == 2
+    assert capsys.readouterr().err == "error: --max-stesp: unknown flag (did you mean --max-steps?)\n"
+    assert rc.run(["--data", "x.csv", "--lerning_rate", "1e-3"]) == 2
+    assert capsys.readouterr().err == "error: --lerning_rate: unknown flag (did you mean --learning_rate?)\n"
+    assert rc.run(["--max_steps", "many"]) == 2
+    assert capsys.readouterr().err == "error: --max_steps/--max-steps: invalid int value: 'many'\n"
+
+
+def test_bad_config_key_and_misplaced_config_are_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: x.csv\nbatch_sise: 3\n")
+    assert rc.run([str(bad)]) == 2
+    assert capsys.readouterr().err == f"error: {bad}: unknown setting(s) 'batch_sise' (did you mean batch_size?)\n"
+    good = tmp_path / "good.yaml"
+    good.write_text("data: x.csv\n")
+    assert rc.run(["--lr", "1e-3", str(good)]) == 2
+    assert capsys.readouterr().err == f"error: {good}: a config file must be the first argument\n"
+
+
+def test_train_command_help_is_the_training_parser_with_our_resume_help(capsys):
+    from modeling_tradefm.cli import main as tradefm
+
+    with pytest.raises(SystemExit) as exit_:
+        tradefm(["train", "--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert text.startswith("usage: tradefm train ") and "--per_device_train_batch_size" in text
+    assert "'last': resume from the newest complete checkpoint-N in --output_dir, or start fresh" in text
+
+
 @pytest.mark.parametrize("name", ["cpu", "single_gpu", "multi_gpu_ddp", "fsdp", "multi_node"])
 def test_accelerate_configs_load(name):
     from accelerate.commands.config.config_args import ClusterConfig
@@ -98,19 +165,19 @@ def test_accelerate_configs_load(name):
 # resume resolution, metrics
 # ---------------------------------------------------------------------------------------------
 def test_last_complete_checkpoint_skips_torn_ones(tmp_path):
-    assert rc.last_complete_checkpoint(tmp_path / "missing") is None
+    assert last_complete_checkpoint(tmp_path / "missing") is None
     for step, state in ((2, '{"global_step": 2}'), (4, '{"global_step": 4}'), (6, '{"global_st')):
         (tmp_path / f"checkpoint-{step}").mkdir()
         (tmp_path / f"checkpoint-{step}" / "trainer_state.json").write_text(state)
     (tmp_path / "checkpoint-8").mkdir()  # killed before trainer_state.json
-    assert rc.last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-4")
-    assert rc.resolve_resume("last", str(tmp_path)) == str(tmp_path / "checkpoint-4")
-    assert rc.resolve_resume("true", str(tmp_path)) == str(tmp_path / "checkpoint-4")
-    assert rc.resolve_resume(None, str(tmp_path)) is None
+    assert last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-4")
+    assert resolve_resume("last", str(tmp_path)) == str(tmp_path / "checkpoint-4")
+    assert resolve_resume("true", str(tmp_path)) == str(tmp_path / "checkpoint-4")
+    assert resolve_resume(None, str(tmp_path)) is None
     empty = tmp_path / "empty"
-    assert rc.resolve_resume("last", str(empty)) is None  # fresh start
+    assert resolve_resume("last", str(empty)) is None  # fresh start
     with pytest.raises(ValueError):
-        rc.resolve_resume("true", str(empty))
+        resolve_resume("true", str(empty))
 
 
 def test_token_metrics_match_a_direct_computation():
@@ -119,19 +186,19 @@ def test_token_metrics_match_a_direct_computation():
     logits = torch.randn(B, L, V, generator=g)
     labels = torch.randint(0, V, (B, L), generator=g)
     labels[2, 4:] = -100  # a padded window
-    pred, nll = rc.preprocess_logits_for_metrics(logits, labels)
+    pred, nll = preprocess_logits_for_metrics(logits, labels)
     assert pred.shape == nll.shape == (B, L - 1)
     target = labels[:, 1:]
     mask = target != -100
     ref_nll = torch.nn.functional.cross_entropy(logits[:, :-1][mask], target[mask])
     ref_acc = (logits[:, :-1].argmax(-1)[mask] == target[mask]).float().mean()
-    whole = rc.TokenMetrics()(EvalPrediction(predictions=(pred.numpy(), nll.numpy()), label_ids=labels.numpy()))
+    whole = TokenMetrics()(EvalPrediction(predictions=(pred.numpy(), nll.numpy()), label_ids=labels.numpy()))
     assert whole["tokens"] == mask.sum().item()
     assert math.isclose(whole["nll"], ref_nll.item(), rel_tol=1e-6)
     assert math.isclose(whole["perplexity"], math.exp(ref_nll.item()), rel_tol=1e-6)
     assert math.isclose(whole["accuracy"], ref_acc.item(), rel_tol=1e-6)
     # batch_eval_metrics: per-batch calls accumulate to the same result
-    m = rc.TokenMetrics()
+    m = TokenMetrics()
     for b in range(B):
         out = m(EvalPrediction(predictions=(pred[b : b + 1], nll[b : b + 1]), label_ids=labels[b : b + 1]),
                 compute_result=b == B - 1)  # fmt: skip
@@ -178,8 +245,9 @@ def _check_hub_folder(folder: Path, data_files):
 
 @pytest.mark.parametrize("streaming", [False, True], ids=["prepared", "streaming"])
 def test_two_step_cpu_training_on_real_data(data_files, dataset_cache, tmp_path, streaming):
-    from modeling_tradefm.tokenization_tradefm import TradeFMTokenizer
     from transformers import AutoModelForCausalLM
+
+    from modeling_tradefm.tokenization_tradefm import TradeFMTokenizer
 
     out = tmp_path / "run"
     extra = ["--streaming", "--shuffle_buffer_size", "16"] if streaming else []
@@ -287,14 +355,14 @@ def test_resume_after_sigkill_matches_uninterrupted_run(data_files, dataset_cach
 def test_push_to_hub_is_wired_without_network(data_files, dataset_cache, tmp_path, monkeypatch):
     """--push_to_hub reaches Trainer.push_to_hub with TradeFM's card arguments (the Hub calls are stubbed)."""
     calls = {}
-    monkeypatch.setattr(rc.TradeFMTrainer, "init_hf_repo", lambda self, token=None: calls.setdefault("init", True))
-    monkeypatch.setattr(rc.TradeFMTrainer, "_push_from_checkpoint", lambda self, folder: calls.setdefault("ckpt", folder))
+    monkeypatch.setattr(TradeFMTrainer, "init_hf_repo", lambda self, token=None: calls.setdefault("init", True))
+    monkeypatch.setattr(TradeFMTrainer, "_push_from_checkpoint", lambda self, folder: calls.setdefault("ckpt", folder))
 
     def fake_push(self, **kwargs):
         calls["push"] = kwargs
         self.create_model_card(**kwargs)  # what the real push_to_hub does before uploading
 
-    monkeypatch.setattr(rc.TradeFMTrainer, "push_to_hub", fake_push)
+    monkeypatch.setattr(TradeFMTrainer, "push_to_hub", fake_push)
     out = tmp_path / "hub"
     rc.main(_argv(data_files, out, dataset_cache, "--push_to_hub", "--hub_model_id", "org/tradefm-test",
                   "--eval_strategy", "no"))  # fmt: skip

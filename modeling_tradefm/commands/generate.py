@@ -32,34 +32,20 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ..errors import DataError
-
-_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?$")
+from ..prefix import clock_to_ns, select_prefix
+from ..prefix import parse_clock as _parse_clock
 
 
 def parse_clock(text: str) -> dt.time:
-    """``HH:MM[:SS[.fffffffff]]`` → ``datetime.time`` (microsecond precision)."""
-    m = _TIME.match(text.strip())
-    if not m:
-        raise argparse.ArgumentTypeError(f"expected HH:MM:SS, got {text!r}")
-    h, mi, s = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
-    frac = m.group(4) or ""
-    micro = int(round(float(frac) * 1e6)) if frac else 0
-    if h > 23 or mi > 59 or s > 59:
-        raise argparse.ArgumentTypeError(f"not a time of day: {text!r}")
-    return dt.time(h, mi, s, min(micro, 999_999))
+    """``--start`` / ``--inject`` time: :func:`modeling_tradefm.prefix.parse_clock` as an argparse type.
 
-
-def clock_to_ns(clock: dt.time, first_ts_ns: int, tz: str) -> int:
-    """The first occurrence of ``clock`` in zone ``tz`` at or after ``first_ts_ns`` (ns UTC)."""
-    zone = ZoneInfo(tz)
-    first = dt.datetime.fromtimestamp(first_ts_ns / 1e9, tz=dt.timezone.utc).astimezone(zone)
-    candidate = dt.datetime.combine(first.date(), clock, tzinfo=zone)
-    if candidate.timestamp() * 1e9 < first_ts_ns:
-        candidate = dt.datetime.combine(first.date() + dt.timedelta(days=1), clock, tzinfo=zone)
-    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
-    delta = candidate.astimezone(dt.timezone.utc) - epoch
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+    argparse prints an ``ArgumentTypeError``'s own message but replaces a ``ValueError``'s with a
+    generic "invalid value", so the library's message is re-raised as the former.
+    """
+    try:
+        return _parse_clock(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parse_injection(text: str):
@@ -143,26 +129,6 @@ def _proposer_kwargs(args, path: Path) -> dict:
             kw["device"] = args.device
         return kw
     return {}
-
-
-def select_prefix(events, start_clock: dt.time, tz: str, source: str, feature_config=None):
-    """The first session's events before the start time, and the start (ns UTC).
-
-    Raises:
-        DataError: no session, or no event of the session before the start.
-    """
-    from ..features import split_sessions
-
-    sessions = split_sessions(events, feature_config)
-    if not sessions:
-        raise DataError(source, "no session (no events) in the data")
-    session = sessions[0]
-    ev = session.events
-    start_ns = clock_to_ns(start_clock, int(ev.ts_recv[0]), tz)
-    n = int((ev.ts_recv < start_ns).sum())
-    if n == 0:
-        raise DataError(source, f"no event of session {session.symbol} {session.date} before {start_clock} {tz}")
-    return session, ev[:n], start_ns
 
 
 def run(args) -> int:
@@ -274,4 +240,4 @@ def _ny_date(ts_ns: int) -> str:
     return t.date().isoformat()
 
 
-__all__ = ["add_parser", "clock_to_ns", "parse_clock", "parse_injection", "run", "select_prefix"]
+__all__ = ["add_parser", "parse_clock", "parse_injection", "run"]

@@ -347,7 +347,7 @@ def _prefix_from_meta(meta: dict, folder: Path, real: EventTable | None) -> Even
     """The real prefix a generate run conditioned on: from meta's data files, else from ``real``."""
     import datetime as dt
 
-    from ..commands.generate import select_prefix
+    from ..prefix import select_prefix
 
     start = dt.time.fromisoformat(meta["start"])
     tz = meta.get("tz", "America/New_York")
