@@ -223,6 +223,13 @@ class TradeFMTrainingArguments(TrainingArguments):
     )
 
 
+DESCRIPTION = (
+    "tradefm train / run_clm_tradefm.py [CONFIG.yaml|.json] [FLAGS]: pre-train or continue training a TradeFM "
+    "model on Databento MBO or LOBSTER files with the HF Trainer. A config file (keys = flag names) may come "
+    "first; flags after it override it. Details: docs/training.md."
+)
+
+
 class _Parser(HfArgumentParser):
     """``HfArgumentParser`` whose errors raise :class:`UsageError` instead of printing the usage and exiting.
 
@@ -268,7 +275,8 @@ def parse_args(
             value or combination.
         DataError: an unreadable config file or an unknown key in it.
     """
-    parser = _Parser((ModelArguments, DataTrainingArguments, TradeFMTrainingArguments), prog=prog)
+    parser = _Parser((ModelArguments, DataTrainingArguments, TradeFMTrainingArguments), prog=prog,
+                     description=DESCRIPTION)
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0].endswith(CONFIG_SUFFIXES) and not argv[0].startswith("-"):
         known = {action.dest for action in parser._actions}
