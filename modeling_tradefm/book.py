@@ -1,0 +1,110 @@
+# Copyright 2026 The TradeFM contributors. Licensed under the Apache License, Version 2.0.
+"""The visible book after every record of a stream: one rule for evaluation, features and rollouts.
+
+Two sources, in order of truth:
+
+* **A LOBSTER orderbook file** (``…_orderbook_N.csv``; row ``i`` is the venue's book after message
+  ``i``). The LOBSTER reader numbers events by their message row (``sequence`` = 1-based row), so
+  the book after record ``j`` is row ``sequence[j] − 1``: exact, whatever the message file
+  leaves out. A level-1 message file does not determine its own book (orders enter and leave
+  beyond the best price unseen), so this is the only truth there.
+* **Replay** through :class:`modeling_tradefm.simulator.Simulator` (``lobster_orderbook``), for
+  sources whose records determine the book: Databento MBO (snapshot + every order), LOBSTER
+  message files of enough depth, rollouts (the simulator's own log), optionally starting from a
+  given book (``initial``: the book at a rollout's start).
+
+Inside one message (LOBSTER type 4 → T, F, C) or one venue packet, the intermediate records see
+the book after the whole message; consumers sample the book after records flagged ``F_LAST``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import DataError
+from .events import EventTable
+
+SOURCE_ORDERBOOK = "orderbook"
+SOURCE_REPLAY = "replay"
+
+
+@dataclass
+class TopOfBook:
+    """Best quotes after every record of a stream (arrays [n]; prices in 1e-9 units).
+
+    Attributes:
+        bid, ask: best bid / ask price, NaN where that side is empty.
+        bid_size, ask_size: volume at the best price (0 where the side is empty).
+        source: ``"orderbook"`` (a LOBSTER orderbook file) or ``"replay"`` (the simulator).
+    """
+
+    bid: np.ndarray
+    ask: np.ndarray
+    bid_size: np.ndarray
+    ask_size: np.ndarray
+    source: str
+
+    def __len__(self) -> int:
+        return len(self.bid)
+
+    @property
+    def two_sided(self) -> np.ndarray:
+        """bool [n]: both sides present and not crossed or locked (bid < ask): a mid and a spread exist."""
+        with np.errstate(invalid="ignore"):
+            return self.ask > self.bid
+
+    def mid(self) -> np.ndarray:
+        """(bid + ask) / 2 where :attr:`two_sided`, else NaN."""
+        return np.where(self.two_sided, (self.bid + self.ask) / 2, np.nan)
+
+    def spread(self) -> np.ndarray:
+        """ask − bid where :attr:`two_sided`, else NaN."""
+        return np.where(self.two_sided, self.ask - self.bid, np.nan)
+
+
+def _from_rows(rows: np.ndarray, price_multiplier: int, source: str) -> TopOfBook:
+    """Level 1 of LOBSTER-layout rows (``ask_px, ask_sz, bid_px, bid_sz, …``) as a :class:`TopOfBook`."""
+    rows = np.asarray(rows, dtype=np.int64)
+    ask_q, bid_q = rows[:, 1], rows[:, 3]
+    ask = np.where(ask_q > 0, rows[:, 0].astype(np.float64) * price_multiplier, np.nan)
+    bid = np.where(bid_q > 0, rows[:, 2].astype(np.float64) * price_multiplier, np.nan)
+    return TopOfBook(bid, ask, np.maximum(bid_q, 0).astype(np.float64), np.maximum(ask_q, 0).astype(np.float64),
+                     source)
+
+
+def top_of_book(events: EventTable, orderbook: np.ndarray | None = None, initial=None,
+                orderbook_path=None) -> TopOfBook:
+    """The best quotes after every record of ``events`` (one instrument, feed order).
+
+    Args:
+        events: the stream; with ``orderbook``, records read by the LOBSTER reader (``sequence`` =
+            1-based message row), possibly a slice of the file (a continuation after a prefix).
+        orderbook: the message file's LOBSTER orderbook rows (int64 [rows, 4·levels], LOBSTER
+            units: dollars × 10,000), as ``read_file(..., orderbook=True).orderbook`` gives them.
+        initial: without ``orderbook``: the book before the first record (a ``Simulator``, copied,
+            not modified); default empty.
+        orderbook_path: named in errors.
+
+    Returns:
+        :class:`TopOfBook` with ``source`` saying which rule gave it.
+
+    Raises:
+        DataError: a record's message row lies outside the orderbook file.
+    """
+    from .simulator import LOBSTER_PRICE_DIVISOR, lobster_orderbook
+
+    if orderbook is None:
+        rows = lobster_orderbook(events, levels=1, initial=initial, price_divisor=1)
+        return _from_rows(rows, 1, SOURCE_REPLAY)
+    orderbook = np.asarray(orderbook)
+    row = events.sequence.astype(np.int64) - 1
+    if len(row) and (row.min() < 0 or row.max() >= len(orderbook)):
+        bad = int(np.flatnonzero((row < 0) | (row >= len(orderbook)))[0])
+        raise DataError(orderbook_path or "<orderbook>",
+                        f"record {bad} is message row {row[bad] + 1}, but the orderbook has {len(orderbook)} rows")
+    return _from_rows(orderbook[row, :4], LOBSTER_PRICE_DIVISOR, SOURCE_ORDERBOOK)
+
+
+__all__ = ["SOURCE_ORDERBOOK", "SOURCE_REPLAY", "TopOfBook", "top_of_book"]
