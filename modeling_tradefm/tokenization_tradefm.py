@@ -132,6 +132,9 @@ class TradeFMTokenizer:
         in_bin_quantiles: quantiles kept per δp / Δt bin for empirical decoding (33).
     """
 
+    model_input_names = ["input_ids", "context_ids"]  # the model's inputs, in ``__call__``'s output
+    _auto_class: str | None = None  # set by ``register_for_auto_class``
+
     def __init__(
         self,
         n_price_depth: int = 16,
@@ -187,9 +190,6 @@ class TradeFMTokenizer:
         self._arrays: dict[str, tuple[np.ndarray, float, float]] = {}
         # in-bin decode tables as arrays (from ``fields``; empty when the state has none)
         self._tables: dict[str, tuple] = {}
-
-    model_input_names = ["input_ids", "context_ids"]
-    _auto_class: str | None = None
 
     # ------------------------------------------------------------------------------ sizes
     @property
@@ -739,7 +739,6 @@ class TradeFMTokenizer:
             "auto_map": {"AutoTokenizer": [f"{_MODULE}.{type(self).__name__}", None]},
             "model_input_names": list(self.model_input_names),
             "vocab_size": self.vocab_size,
-            "state_file": TOKENIZER_FILE,
         }
         (path / TOKENIZER_CONFIG_FILE).write_text(json.dumps(hub_config, indent=2) + "\n", encoding="utf-8")
         source, code = Path(__file__), path / Path(__file__).name
