@@ -50,7 +50,7 @@ def register_tradefm() -> None:
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
 
     from .configuration_tradefm import TradeFMConfig
-    from .model_card import write_model_card
+    from .checkpoint_files import write_checkpoint_files
     from .modeling_tradefm import TradeFMForCausalLM, TradeFMModel, TradeFMPreTrainedModel
 
     AutoConfig.register("tradefm", TradeFMConfig, exist_ok=True)
@@ -59,8 +59,9 @@ def register_tradefm() -> None:
     TradeFMConfig.register_for_auto_class()
     TradeFMModel.register_for_auto_class("AutoModel")
     TradeFMForCausalLM.register_for_auto_class("AutoModelForCausalLM")
-    # every save_pretrained (Trainer checkpoints included) refreshes the README.md model card
-    TradeFMPreTrainedModel.model_card_writer = staticmethod(write_model_card)
+    # every save_pretrained (Trainer checkpoints included) refreshes the README.md model card and
+    # writes the tokenizer's Hub files (AutoTokenizer) when the config carries a tokenizer state
+    TradeFMPreTrainedModel.model_card_writer = staticmethod(write_checkpoint_files)
 
 
 register_tradefm()

@@ -1,8 +1,9 @@
 # Copyright 2026 The TradeFM contributors. Licensed under the Apache License, Version 2.0.
 """Model card (``README.md``) for a TradeFM checkpoint folder.
 
-Not a Hub file: ``register_tradefm()`` installs ``write_model_card`` as ``TradeFMPreTrainedModel.model_card_writer``
-so that every ``save_pretrained`` (including the Trainer's checkpoints) refreshes the card. The training and
+Not a Hub file: ``register_tradefm()`` installs ``checkpoint_files.write_checkpoint_files`` (which calls
+``write_model_card``) as ``TradeFMPreTrainedModel.model_card_writer`` so that every ``save_pretrained`` (including
+the Trainer's checkpoints) refreshes the card. The training and
 evaluation scripts call ``write_model_card(dir, config, metrics=..., data=...)`` to add what they know; metrics and
 data are kept in a machine-readable JSON block, so a later save without them keeps the earlier ones.
 """
@@ -25,7 +26,7 @@ def _count_parameters(config: Any) -> int:
     attn = h * q + 2 * h * kv + q * h + (q + 2 * kv + h if config.attention_bias else 0)
     mlp = 3 * h * inter + (2 * inter + h if config.mlp_bias else 0)
     per_layer = attn + mlp + 2 * h
-    embed = sum(n * d for n, d in zip(config.field_vocab_sizes, config.field_embed_dims))
+    embed = sum(n * d for n, d in zip(config.field_vocab_sizes, config.field_embed_dims, strict=True))
     embed += sum(config.field_embed_dims) * h
     return embed + n_layers * per_layer + h + h * config.vocab_size
 
@@ -120,8 +121,16 @@ def render_model_card(config: Any, metrics: dict | None = None, data: dict | Non
     if tok:
         summary = {k: v for k, v in tok.items() if not isinstance(v, (list, dict))}
         lines += [
-            "Calibrated tokenizer state is stored in `config.json` under `tokenizer_config` "
-            "(`TradeFMTokenizer.from_dict(config.tokenizer_config)`).",
+            "The frozen tokenizer is in this folder as Hub files (`tokenizer_config.json`, `tradefm_tokenizer.json`, "
+            "`tokenization_tradefm.py`, which needs only numpy) and, as before, in `config.json` under "
+            "`tokenizer_config`:",
+            "",
+            "```python",
+            "from transformers import AutoTokenizer",
+            "tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=True)",
+            "enc = tokenizer(features, return_tensors=\"pt\")  # features: one session's SessionFeatures.columns()",
+            "orders = tokenizer.decode_fields(enc[\"input_ids\"], seed=0)  # action, side, price_depth, size, dt",
+            "```",
             "",
         ]
         if summary:

@@ -3,11 +3,11 @@ file and row/byte, or exact skip counts with records == used + skipped)."""
 
 from __future__ import annotations
 
-import zstandard
 import numpy as np
 import pytest
-
+import zstandard
 from conftest import real_path
+
 from modeling_tradefm.errors import DataError
 from modeling_tradefm.io import read_file
 
@@ -163,7 +163,7 @@ LOBSTER_CASES = {
 def test_malformed_lobster(tmp_path, case):
     edit, problem, row = LOBSTER_CASES[case]
     lines = real_path(AAPL10).read_text().splitlines()
-    _expect(_write(tmp_path, f"AAPL_2012-06-21_0_0_message_10.csv", edit(lines)), problem, row=row)
+    _expect(_write(tmp_path, "AAPL_2012-06-21_0_0_message_10.csv", edit(lines)), problem, row=row)
 
 
 def test_lobster_skip_counts(tmp_path):
@@ -182,3 +182,115 @@ def test_lobster_name_without_date(tmp_path):
     _expect(p, "cannot tell symbol and date")
     r = read_file(p, symbol="FOO", date="2012-06-21")
     assert len(r.events) == 1 and r.events.symbols and np.all(r.events.price == 10**9)
+
+
+# --------------------------------------------------------------------------------------------- damaged zstd frames
+# Every reader, every kind of damage: one DataError naming the file, and one `error: <file>: ...`
+# line from the CLI (a zstandard traceback escaped the DBN reader before).
+AMZN = "lobster/AMZN_2012-06-21_34200000_57600000_{}_1.csv"
+ZST_SOURCES = {  # name -> (shared file, name of the damaged copy)
+    "dbn": (ES_DBN, "esm4.mbo.dbn.zst"),
+    "csv": (ES_CSV, "esm4.mbo.csv.zst"),
+    "lobster": (AMZN.format("message"), "AMZN_2012-06-21_34200000_57600000_message_1.csv.zst"),
+    "lobster-orderbook": (AMZN.format("orderbook"), "AMZN_2012-06-21_34200000_57600000_orderbook_1.csv.zst"),
+}
+
+
+def _plain(shared: str) -> bytes:
+    path = real_path(shared)
+    if path.suffix != ".zst":
+        return path.read_bytes()
+    with path.open("rb") as fh:  # Databento's DBN files hold several frames (metadata, then records)
+        return zstandard.ZstdDecompressor().stream_reader(fh, read_across_frames=True).read()
+
+
+def _damage(frame: bytes, how: str) -> bytes:
+    """One zstd frame (with a content checksum) damaged: a flipped payload byte, cut short, or a wrong checksum."""
+    b = bytearray(frame)
+    if how == "flipped_payload":
+        b[len(b) // 2] ^= 0x04
+    elif how == "truncated":
+        b = b[: len(b) - 1000]
+    elif how == "bad_checksum":
+        b[-2] ^= 0xFF  # the frame's last 4 bytes are the checksum of the content
+    return bytes(b)
+
+
+def _read_any(path, kind):
+    if kind == "lobster-orderbook":  # read along its message file (no command reads one alone)
+        message = path.parent / path.name.replace("_orderbook_", "_message_").removesuffix(".zst")
+        message = message.with_name(message.name + ".zst")
+        message.write_bytes(zstandard.ZstdCompressor().compress(_plain(AMZN.format("message"))))
+        return read_file(message, orderbook=path)
+    return read_file(path)
+
+
+@pytest.mark.parametrize("how", ["flipped_payload", "truncated", "bad_checksum"])
+@pytest.mark.parametrize("kind", sorted(ZST_SOURCES))
+def test_damaged_zstd_frame_is_one_data_error(tmp_path, capsys, kind, how):
+    from modeling_tradefm.cli import main
+
+    shared, name = ZST_SOURCES[kind]
+    frame = zstandard.ZstdCompressor(level=3, write_checksum=True).compress(_plain(shared))
+    path = tmp_path / name
+    path.write_bytes(_damage(frame, how))
+    with pytest.raises(DataError) as info:
+        _read_any(path, kind)
+    err = info.value
+    assert err.path == str(path) and "\n" not in str(err)
+    if how == "truncated":
+        assert err.problem.startswith("truncated zstd stream") and err.offset == len(frame) - 1000
+    else:
+        assert err.problem.startswith("corrupt zstd stream: ") and "in the frame at compressed byte 0 (0 bytes decoded" in err.problem
+    if how == "bad_checksum":
+        assert "content checksum mismatch" in err.problem
+    if kind != "lobster-orderbook":  # the CLI: exit status 2, one line naming the file, no traceback
+        assert main(["inspect", str(path)]) == 2
+        out, stderr = capsys.readouterr()
+        assert stderr.splitlines() == [f"error: {err}"] and out == ""
+
+
+def test_damaged_shared_dbn_zst_through_the_cli(tmp_path, capsys):
+    """The shared file itself (Databento's frames carry checksums): the case that printed a zstandard traceback."""
+    from modeling_tradefm.cli import main
+
+    raw = bytearray(real_path(ES_DBN).read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    p = tmp_path / "flip.mbo.dbn.zst"
+    p.write_bytes(bytes(raw))
+    assert main(["inspect", str(p)]) == 2
+    out, stderr = capsys.readouterr()
+    assert len(stderr.splitlines()) == 1 and out == ""
+    assert stderr.startswith(f"error: {p}: corrupt zstd stream: content checksum mismatch (the data is damaged), in the frame at")
+
+
+def test_damage_in_a_later_frame_names_that_frame(tmp_path):
+    lines = _csv_lines()
+    first = ("\n".join(lines[:5000]) + "\n").encode()
+    second = ("\n".join(lines[5000:]) + "\n").encode()
+    c = zstandard.ZstdCompressor(write_checksum=True)
+    f1, f2 = c.compress(first), bytearray(c.compress(second))
+    f2[len(f2) // 2] ^= 0x10
+    p = tmp_path / "two_frames.csv.zst"
+    p.write_bytes(f1 + bytes(f2))
+    _expect(p, f"in the frame at compressed byte {len(f1)} ({len(first)} bytes decoded before it)")
+    p.write_bytes(f1 + c.compress(second))  # undamaged, the two frames read as one file
+    assert read_file(p).report.records == len(lines) - 1
+
+
+@pytest.mark.parametrize("kind", ["csv", "lobster", "lobster-orderbook"])
+def test_binary_bytes_in_a_plain_csv(tmp_path, capfd, kind):
+    """Non-text bytes in a CSV: a DataError at the byte and line, and nothing printed from inside pyarrow."""
+    shared, name = ZST_SOURCES[kind]
+    data = bytearray(_plain(shared))
+    at = data.index(b"\n", len(data) // 3) + 3  # a few bytes into some line
+    data[at] = 0xFF
+    path = tmp_path / name.removesuffix(".zst")
+    path.write_bytes(bytes(data))
+    with pytest.raises(DataError) as info:
+        _read_any(path, kind)
+    line = data.count(b"\n", 0, at) + 1
+    assert info.value.path == str(path)
+    assert info.value.problem.startswith(f"binary data at byte {at} (line {line}): not UTF-8 text")
+    out, stderr = capfd.readouterr()
+    assert stderr == "" and out == ""

@@ -9,12 +9,11 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import real_path
 
 from modeling_tradefm.events import F_LAST, NS_PER_SECOND, PRICE_SCALE, EventTable
 from modeling_tradefm.features import SessionFeatures, build_features
 from modeling_tradefm.tokenization_tradefm import TOKENIZER_FILE, TradeFMTokenizer
-
-from conftest import real_path
 
 AAPL50 = ("lobster", "AAPL_2012-06-21_34200000_37800000_message_50.csv")
 
@@ -345,7 +344,7 @@ def test_empirical_decode_stays_in_bin_aapl50(aapl, synth):
         np.testing.assert_array_equal(t.encode_orders(*(dec_all[k] for k in fields)), ok)
     # a size decoded from a bin its table covers completely is a size seen in calibration
     seen = set(np.unique(sf.size).tolist())
-    covered = np.flatnonzero([sum(c) == n > 0 for c, n in zip(tok.fields["volume"]["counts"], tok.fields["volume"]["n"])])
+    covered = np.flatnonzero([sum(c) == n > 0 for c, n in zip(tok.fields["volume"]["counts"], tok.fields["volume"]["n"], strict=True)])
     assert len(covered) >= 8
     sizes = dec["size"][np.isin(tok.decompose(ids)[3], covered)]
     assert set(np.unique(sizes).tolist()) <= seen
@@ -448,3 +447,133 @@ def test_in_bin_table_caps_and_remainder(aapl, synth):
     # with a zero bin, its tokens decode to exactly 0 and no others do
     dec = stok.decode(ids := np.concatenate([stok.encode(s)["input_ids"] for s in sessions]), np.random.default_rng(0))
     np.testing.assert_array_equal(dec["dt"] == 0, stok.decompose(ids)[4] == 0)
+
+
+# --------------------------------------------------------------------------------------------- numpy encode, HF entry points, Hub loading
+AMZN1 = ("lobster", "AMZN_2012-06-21_34200000_57600000_message_1.csv")
+ES_DBN = ("databento", "glbx-esh4", "esh4-glbx-mdp3-20231225.mbo.dbn.zst")
+
+
+def _calibrated(path_parts):
+    from modeling_tradefm.io import read_events
+
+    sessions = [s for s in build_features(read_events(real_path(*path_parts), progress=False)) if len(s)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # one day < calib_days: documented fallback
+        return TradeFMTokenizer().calibrate(sessions), sessions
+
+
+@pytest.fixture(scope="module")
+def amzn():
+    tok, (sf,) = _calibrated(AMZN1)
+    return tok, sf
+
+
+def test_numpy_encode_is_the_numba_kernels_bit_for_bit():
+    """The tokenizer is a Hub file now (numpy only): its binning must be the old numba kernels' exactly."""
+    from modeling_tradefm import _kernels
+    from modeling_tradefm.tokenization_tradefm import _bin_values, _encode_tokens
+
+    for parts in (ES_DBN, AMZN1):
+        tok, sessions = _calibrated(parts)
+        e_dp, e_v, e_dt, e_pl = (tok._arrays[k][0] for k in ("price_depth", "volume", "dt", "price_level"))
+        for sf in sessions:
+            cols = [sf.action, sf.side, sf.price_depth.copy(), sf.log_volume.copy(), sf.dt.copy()]
+            # invalid rows too: NaN δp, negative Δt, action out of range, values exactly on an edge
+            cols[0] = cols[0].astype(np.int64)
+            cols[0][7::89] = 2
+            cols[2][::97] = np.nan
+            cols[2][3::101] = e_dp[5]
+            cols[4][5::103] = -1.0
+            ref = _kernels.encode_tokens(*cols, e_dp, e_v, e_dt, 2, 2)
+            new = _encode_tokens(*cols, e_dp, e_v, e_dt, 2, 2)
+            assert (ref == -1).sum() > 1_000 and np.array_equal(new, ref)
+            np.testing.assert_array_equal(_bin_values(sf.price_level, e_pl), _kernels.bin_values(sf.price_level, e_pl))
+            assert np.array_equal(tok.encode(sf)["input_ids"], _kernels.encode_tokens(
+                sf.action, sf.side, sf.price_depth, sf.log_volume, sf.dt, e_dp, e_v, e_dt, 2, 2))
+
+
+def test_call_and_decode_fields_are_encode_and_decode(amzn):
+    import torch
+
+    tok, sf = amzn
+    ref = tok.encode(sf)
+    assert len(ref["input_ids"]) == len(sf) > 50_000
+    for features in (sf.columns(), sf, sf.to_arrow(), {k: sf.columns()[k].tolist() for k in ("action", "side", "price_depth", "log_volume", "dt", "price_level", "tier", "participant")}):
+        out = tok(features)
+        assert set(out) == {"input_ids", "context_ids"} == set(tok.model_input_names)
+        assert np.array_equal(out["input_ids"], ref["input_ids"]) and np.array_equal(out["context_ids"], ref["context_ids"])
+    np_out, pt_out = tok(sf.columns(), return_tensors="np"), tok(sf.columns(), return_tensors="pt")
+    assert np_out["input_ids"].shape == (1, len(sf)) and pt_out["context_ids"].shape == (1, len(sf), 3)
+    assert np.array_equal(np_out["context_ids"][0], ref["context_ids"]) and torch.equal(pt_out["input_ids"][0], torch.from_numpy(ref["input_ids"]))
+    with pytest.raises(ValueError, match="return_tensors"):
+        tok(sf, return_tensors="tf")
+    cols = sf.columns()
+    del cols["log_volume"]
+    with pytest.raises(KeyError, match="log_volume"):
+        tok(cols)
+    expected = tok.decode(ref["input_ids"], np.random.default_rng(11))
+    for ids in (ref["input_ids"], ref["input_ids"].tolist(), torch.from_numpy(ref["input_ids"])):
+        got = tok.decode_fields(ids, seed=11)
+        assert set(got) == {"action", "side", "price_depth", "size", "dt"}
+        assert all(np.array_equal(got[k], expected[k]) for k in expected)
+    got = tok.decode_fields(ref["input_ids"], rng=np.random.default_rng(11))
+    assert all(np.array_equal(got[k], expected[k]) for k in expected)
+    assert not np.array_equal(tok.decode_fields(ref["input_ids"], seed=12)["price_depth"], expected["price_depth"])
+    for kwargs in ({}, {"seed": 1, "rng": np.random.default_rng(1)}):
+        with pytest.raises(TypeError, match="exactly one"):
+            tok.decode_fields(ref["input_ids"], **kwargs)
+
+
+def test_save_pretrained_writes_the_hub_files(amzn, tmp_path):
+    import modeling_tradefm.tokenization_tradefm as module
+
+    tok, sf = amzn
+    state = tok.save_pretrained(tmp_path / "tok")
+    assert state == tmp_path / "tok" / TOKENIZER_FILE
+    assert sorted(p.name for p in (tmp_path / "tok").iterdir()) == ["tokenization_tradefm.py", "tokenizer_config.json", TOKENIZER_FILE]
+    hub_config = json.loads((tmp_path / "tok" / "tokenizer_config.json").read_text())
+    assert hub_config["auto_map"] == {"AutoTokenizer": ["tokenization_tradefm.TradeFMTokenizer", None]}
+    assert hub_config["tokenizer_class"] == "TradeFMTokenizer" and hub_config["vocab_size"] == 16_384
+    assert (tmp_path / "tok" / "tokenization_tradefm.py").read_bytes() == open(module.__file__, "rb").read()
+    assert json.loads(state.read_text()) == tok.to_dict()
+    assert TradeFMTokenizer.from_pretrained(tmp_path / "tok") == tok
+    assert TradeFMTokenizer.from_pretrained(state) == tok  # the JSON file itself
+    tok.save_pretrained(tmp_path / "tok")  # re-saving into the same folder is fine
+    assert TradeFMTokenizer.from_pretrained(tmp_path / "tok") == tok
+    with pytest.raises(FileNotFoundError, match="no such tokenizer folder or file"):
+        TradeFMTokenizer.from_pretrained(tmp_path / "nope" / "tok")
+    with pytest.raises(TypeError, match="use_fast"):
+        TradeFMTokenizer.from_pretrained(tmp_path / "tok", use_fast=True)
+    # what AutoTokenizer passes on is accepted
+    assert TradeFMTokenizer.from_pretrained(tmp_path / "tok", trust_remote_code=True, _from_auto=True, _commit_hash=None) == tok
+
+
+def test_from_pretrained_hub_id_from_the_offline_cache(amzn, synth, tmp_path, monkeypatch):
+    from hub_cache import FakeHub
+
+    tok, _ = amzn
+    other, _ = synth
+    new, old = tmp_path / "new", tmp_path / "old"
+    tok.save_pretrained(new)
+    (new / "config.json").write_text(json.dumps({"model_type": "tradefm", "tokenizer_config": other.to_dict()}))
+    old.mkdir()  # a checkpoint written before tokenizers had their own files: config.json only
+    (old / "config.json").write_text(json.dumps({"model_type": "tradefm", "tokenizer_config": other.to_dict()}))
+    (old / "sub").mkdir()
+    tok.save_pretrained(old / "sub")
+    hub = FakeHub(tmp_path)
+    main = hub.add("tradefm/amzn-tok", new)
+    legacy = hub.add("tradefm/amzn-tok", old, revision="legacy")
+    assert main != legacy and (hub.repo_folder("tradefm/amzn-tok") / "refs" / "main").read_text() == main
+    # explicit cache_dir
+    assert TradeFMTokenizer.from_pretrained("tradefm/amzn-tok", cache_dir=hub.cache) == tok  # state file beats config.json
+    assert TradeFMTokenizer.from_pretrained("tradefm/amzn-tok", revision="legacy", cache_dir=hub.cache) == other
+    assert TradeFMTokenizer.from_pretrained("tradefm/amzn-tok", revision=legacy, cache_dir=hub.cache) == other
+    assert TradeFMTokenizer.from_pretrained("tradefm/amzn-tok", revision="legacy", subfolder="sub", cache_dir=hub.cache) == tok
+    # the default cache (HF_HUB_CACHE)
+    hub.use(monkeypatch)
+    assert TradeFMTokenizer.from_pretrained("tradefm/amzn-tok") == tok
+    with pytest.raises(OSError, match="tradefm/missing: not a local folder"):
+        TradeFMTokenizer.from_pretrained("tradefm/missing")
+    with pytest.raises(OSError, match="revision v9"):
+        TradeFMTokenizer.from_pretrained("tradefm/amzn-tok", revision="v9")

@@ -34,7 +34,7 @@ import pyarrow.csv as pacsv
 from ..errors import DataError
 from ..events import EventTable
 from ._base import ReadReport, ReadResult, check_on_invalid, decimal_to_int, single_char_codes, validate
-from .paths import read_bytes
+from .paths import check_text, read_bytes
 
 MBO_CSV_COLUMNS = (
     "ts_recv",
@@ -217,6 +217,7 @@ def _symbols(table: pa.Table, iid: np.ndarray) -> dict[int, str]:
 
 def _diagnose(path, data: bytes, names: list[str], types: dict, exc: Exception) -> None:
     """Slow path after a failed fast parse: find the row and the problem, raise ``DataError``."""
+    check_text(path, data)  # binary bytes (a damaged file) would fail inside pyarrow's row handler
     # 1) rows with the wrong number of fields (single-threaded so row numbers are exact)
     bad: list[tuple[int, int, int, str]] = []
 

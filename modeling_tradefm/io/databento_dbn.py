@@ -20,7 +20,7 @@ import numpy as np
 from ..errors import DataError
 from ..events import EventTable
 from ._base import ReadReport, ReadResult, check_on_invalid, validate
-from .paths import check_zstd_framing, is_zstd, read_bytes
+from .paths import check_zstd_framing, is_zstd, read_bytes, zstd_data_error
 
 
 def read_dbn(path: str | os.PathLike, on_invalid: str = "error", **_ignored) -> ReadResult:
@@ -34,11 +34,13 @@ def read_dbn(path: str | os.PathLike, on_invalid: str = "error", **_ignored) -> 
         ReadResult (format ``"dbn"``), one event per record kept.
 
     Raises:
-        DataError: empty/corrupt/truncated file (byte offset of the incomplete record), not an
-            MBO schema, bad codes, invalid adds, time going backwards.
+        DataError: empty/corrupt/truncated file (byte offset of the incomplete record; the
+            compressed offset of a damaged zstd frame), not an MBO schema, bad codes, invalid adds,
+            time going backwards.
     """
     check_on_invalid(on_invalid)
     import databento as db
+    import zstandard
     from databento_dbn import DBNError
 
     # Fast path: Databento's reader decodes the file itself (Rust, zstd included); from_bytes on
@@ -59,8 +61,10 @@ def read_dbn(path: str | os.PathLike, on_invalid: str = "error", **_ignored) -> 
             arr = store.to_ndarray()
     except DataError:
         raise
+    except zstandard.ZstdError as exc:  # Databento decompresses .zst with zstandard while it reads
+        raise zstd_data_error(path, exc) from None
     except (DBNError, ValueError, OSError) as exc:
-        raise DataError(path, f"not a readable DBN file ({exc})") from None
+        raise DataError(path, f"not a readable DBN file ({' '.join(str(exc).split())})") from None
     truncated = [w for w in caught if "truncated" in str(w.message) or "incomplete" in str(w.message)]
     if truncated:
         itemsize = arr.dtype.itemsize if arr.dtype.names else 0

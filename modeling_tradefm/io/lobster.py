@@ -84,7 +84,7 @@ from ..events import (
     EventTable,
 )
 from ._base import ReadReport, ReadResult, check_on_invalid, decimal_to_int, validate
-from .paths import is_zstd, read_bytes
+from .paths import check_text, is_zstd, read_bytes
 
 if TYPE_CHECKING:
     from ..simulator import Simulator
@@ -196,6 +196,7 @@ def read_lobster_messages(path: str | os.PathLike) -> dict[str, np.ndarray]:
             convert_options=pacsv.ConvertOptions(column_types=types, strings_can_be_null=False),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        check_text(path, data)  # binary bytes (a damaged file) would fail inside pyarrow's row handler
         try:
             strings = pacsv.read_csv(
                 pa.py_buffer(data),
@@ -423,8 +424,10 @@ def read_lobster_orderbook(path: str | os.PathLike) -> np.ndarray:
             pa.py_buffer(data), read_options=pacsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 22)
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise DataError(path, f"cannot parse LOBSTER orderbook: {exc}") from None
+        check_text(path, data)
+        raise DataError(path, f"cannot parse LOBSTER orderbook: {' '.join(str(exc).split())}") from None
     if table.num_columns % 4 or not all(pa.types.is_integer(t) for t in table.schema.types):
+        check_text(path, data)
         raise DataError(path, f"orderbook must have 4·levels integer columns, got {table.num_columns} columns {table.schema.types[:4]}")
     return np.column_stack([c.to_numpy() for c in table.columns]).astype(np.int64)
 

@@ -111,6 +111,23 @@ def detect_format(path: PathLike) -> str:
     )
 
 
+_ZSTD_MAGIC = 0xFD2FB528
+_SKIPPABLE_MAGIC = 0x184D2A50  # low 4 bits free
+
+
+def _is_frame_start(raw: bytes, pos: int) -> bool:
+    magic = int.from_bytes(raw[pos : pos + 4], "little")
+    return len(raw) - pos >= 4 and (magic == _ZSTD_MAGIC or magic & 0xFFFFFFF0 == _SKIPPABLE_MAGIC)
+
+
+def _zstd_reason(exc: Exception) -> str:
+    """zstd's own words, on one line, with the checksum case said plainly."""
+    text = re.sub(r"^zstd decompress(or)? error:\s*", "", " ".join(str(exc).split()))
+    if "checksum" in text.lower():
+        return "content checksum mismatch (the data is damaged)"
+    return text[:1].lower() + text[1:]
+
+
 def read_bytes(path: PathLike) -> bytes:
     """The whole (decompressed) content of ``path``; ``.zst`` files are decompressed with ``zstandard``.
 
@@ -119,7 +136,8 @@ def read_bytes(path: PathLike) -> bytes:
     protect the payload itself, so a flipped byte inside a block may still decode).
 
     Raises:
-        DataError: empty file, not a zstd stream, corrupt or truncated stream (with byte offsets).
+        DataError: empty file, not a zstd stream, corrupt (e.g. checksum mismatch) or truncated
+            stream, with the compressed byte offset of the frame.
     """
     raw = Path(path).read_bytes()
     if not raw:
@@ -136,9 +154,13 @@ def read_bytes(path: PathLike) -> bytes:
         try:
             data = dobj.decompress(raw[pos:])
         except zstandard.ZstdError as exc:
-            where = "not a zstd stream" if pos == 0 and produced == 0 else "corrupt zstd stream"
+            if pos == 0 and not _is_frame_start(raw, 0):
+                raise DataError(path, f"not a zstd stream ({_zstd_reason(exc)})") from None
+            what = "in the frame at" if _is_frame_start(raw, pos) else "no frame starts at"
             raise DataError(
-                path, f"{where} ({exc}); frame starting at compressed byte {pos}, {produced} bytes decoded before it"
+                path,
+                f"corrupt zstd stream: {_zstd_reason(exc)}, {what} compressed byte {pos} "
+                f"({produced} bytes decoded before it)",
             ) from None
         chunks.append(data)
         produced += len(data)
@@ -155,6 +177,38 @@ def read_bytes(path: PathLike) -> bytes:
     if not out:
         raise DataError(path, "empty file (zstd stream decodes to 0 bytes)")
     return out
+
+
+def zstd_data_error(path: PathLike, exc: Exception) -> DataError:
+    """The ``DataError`` for a ``zstandard.ZstdError`` raised by a third-party reader of ``path``.
+
+    Such readers (Databento's ``DBNStore``) decompress as they go and raise zstd's bare error; the
+    frames are decoded again here (error path only) so the message names the damaged frame.
+    """
+    try:
+        read_bytes(path)
+    except DataError as err:
+        return err
+    return DataError(path, f"corrupt zstd stream: {_zstd_reason(exc)}")
+
+
+def check_text(path: PathLike, data: bytes) -> None:
+    """Raise ``DataError`` at the first byte of ``data`` that is not UTF-8 text (rows are 1-based lines).
+
+    For the error paths of the CSV readers: a damaged or binary file otherwise surfaces as a
+    decoding error inside ``pyarrow``'s row handler (printed, not raised).
+    """
+    if data.isascii():
+        return
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataError(
+            path,
+            f"binary data at byte {exc.start} (line {line}): not UTF-8 text; a damaged file, "
+            f"or a compressed file without the .zst name?",
+        ) from None
 
 
 def check_zstd_framing(path: PathLike, raw: bytes) -> None:
@@ -176,14 +230,14 @@ def check_zstd_framing(path: PathLike, raw: bytes) -> None:
         if n - pos < 4:
             raise DataError(path, "truncated zstd stream: trailing bytes after the last frame", offset=pos)
         magic = int.from_bytes(raw[pos : pos + 4], "little")
-        if magic & 0xFFFFFFF0 == 0x184D2A50:  # skippable frame
+        if magic & 0xFFFFFFF0 == _SKIPPABLE_MAGIC:
             if n - pos < 8:
                 raise DataError(path, "truncated zstd stream (skippable frame header)", offset=n)
             pos += 8 + int.from_bytes(raw[pos + 4 : pos + 8], "little")
             if pos > n:
                 raise DataError(path, "truncated zstd stream (skippable frame)", offset=n)
             continue
-        if magic != 0xFD2FB528:
+        if magic != _ZSTD_MAGIC:
             what = "not a zstd stream" if pos == 0 else "corrupt zstd stream"
             raise DataError(path, f"{what} (bad frame magic number at byte {pos})", offset=pos)
         if pos + 5 > n:
@@ -209,4 +263,13 @@ def check_zstd_framing(path: PathLike, raw: bytes) -> None:
             raise DataError(path, f"truncated zstd stream: compressed data ends at byte {n} inside a frame", offset=n)
 
 
-__all__ = ["PathLike", "check_zstd_framing", "detect_format", "expand_paths", "is_zstd", "read_bytes"]
+__all__ = [
+    "PathLike",
+    "check_text",
+    "check_zstd_framing",
+    "detect_format",
+    "expand_paths",
+    "is_zstd",
+    "read_bytes",
+    "zstd_data_error",
+]
