@@ -47,15 +47,18 @@ def __getattr__(name: str):
 
 def register_tradefm() -> None:
     """Register the TradeFM classes with transformers' Auto classes (idempotent)."""
-    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoTokenizer
 
-    from .configuration_tradefm import TradeFMConfig
     from .checkpoint_files import write_checkpoint_files
+    from .configuration_tradefm import TradeFMConfig
     from .modeling_tradefm import TradeFMForCausalLM, TradeFMModel, TradeFMPreTrainedModel
+    from .tokenization_tradefm import TradeFMTokenizer
 
     AutoConfig.register("tradefm", TradeFMConfig, exist_ok=True)
     AutoModel.register(TradeFMConfig, TradeFMModel, exist_ok=True)
     AutoModelForCausalLM.register(TradeFMConfig, TradeFMForCausalLM, exist_ok=True)
+    # with the package imported, AutoTokenizer gives the package's class without remote code
+    AutoTokenizer.register(TradeFMConfig, tokenizer_class=TradeFMTokenizer, exist_ok=True)
     TradeFMConfig.register_for_auto_class()
     TradeFMModel.register_for_auto_class("AutoModel")
     TradeFMForCausalLM.register_for_auto_class("AutoModelForCausalLM")

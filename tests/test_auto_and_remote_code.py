@@ -356,3 +356,16 @@ def test_autotokenizer_from_hub_id_in_process(tmp_path, monkeypatch):
     assert toks[0] != toks[1]
     assert AutoTokenizer.from_pretrained("tradefm/tiny", trust_remote_code=True) == toks[0]
     assert AutoTokenizer.from_pretrained("tradefm/tiny", revision="v2", trust_remote_code=True) == toks[1]
+
+
+def test_autotokenizer_gives_the_package_class_without_remote_code(tmp_path):
+    """With the package imported, ``AutoTokenizer`` maps a TradeFM checkpoint to the package's own
+    tokenizer class (registered like the model), so no remote code is needed or run."""
+    from transformers import AutoTokenizer
+
+    tok = TradeFMTokenizer(n_price_depth=4, n_volume=4, n_dt=4, n_price_level=4, seed=3).calibrate(
+        [_feature_session("2024-01-02", 400, 3)], calib_days=1)
+    _tiny_model(vocab_size=tok.vocab_size, field_vocab_sizes=tok.field_vocab_sizes,
+                tokenizer_config=tok.to_dict()).save_pretrained(tmp_path)
+    loaded = AutoTokenizer.from_pretrained(tmp_path)
+    assert type(loaded) is TradeFMTokenizer and loaded == tok
