@@ -102,17 +102,16 @@ def add_parser(subparsers) -> None:
     p.add_argument("--inject", action="append", type=parse_injection, default=[], metavar="HH:MM:SS,SIDE,SIZE[,PRICE]",
                    help="inject an order into every rollout (repeatable); PRICE in currency units, omitted = market")
     sampling = SamplingConfig()
-    g = p.add_argument_group("sampling (TradeFM checkpoints)",
-                             "Default: the checkpoint's generation_config.json, else the value shown.")
+    g = p.add_argument_group("sampling (TradeFM checkpoints)")
     p.set_defaults(sampling_flags=())
     g.add_argument("--temperature", type=float, default=sampling.temperature, action=_SamplingFlag,
-                   help=f"else {sampling.temperature}; 0 = greedy")
+                   help=f"default: the checkpoint's generation_config.json, else {sampling.temperature}; 0 = greedy")
     g.add_argument("--top-k", type=int, default=sampling.top_k, action=_SamplingFlag,
-                   help=f"else {sampling.top_k} (off)")
+                   help=f"default: the checkpoint's, else {sampling.top_k} (off)")
     g.add_argument("--top-p", type=float, default=sampling.top_p, action=_SamplingFlag,
-                   help=f"else {sampling.top_p} (off)")
+                   help=f"default: the checkpoint's, else {sampling.top_p} (off)")
     g.add_argument("--repetition-penalty", type=float, default=sampling.repetition_penalty, action=_SamplingFlag,
-                   help=f"else {sampling.repetition_penalty} (the paper's)")
+                   help=f"default: the checkpoint's, else {sampling.repetition_penalty} (the paper's)")
     g.add_argument("--tier", type=int, default=None,
                    help="TradeFM: pin the liquidity tier (0..2) of the context; default: the features' tier of "
                         "the prefix, which for a prefix shorter than a day comes from a partial day's volume")
