@@ -15,6 +15,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .sampling import SamplingConfig
+
 _BLOCK_RE = re.compile(r"<!-- tradefm-card-data\n(.*?)\n-->", re.DOTALL)
 
 
@@ -101,6 +103,7 @@ def render_model_card(config: Any, metrics: dict | None = None, data: dict | Non
         "from transformers import AutoModelForCausalLM",
         "model = AutoModelForCausalLM.from_pretrained(path, trust_remote_code=True)",
         "out = model(input_ids=input_ids, context_ids=context_ids)  # [B, T] and [B, T, 3]",
+        "new = model.generate(input_ids, context_ids=context_ids, max_new_tokens=256)  # samples, see below",
         "```",
         "",
         "## Inputs",
@@ -110,6 +113,16 @@ def render_model_card(config: Any, metrics: dict | None = None, data: dict | Non
         "- `context_ids [B, T, 3]`: (liquidity tier 0..2, price-level-change Δp bin 0..31, participant flag 0..1).",
         "- Context rule: `context_ids[t]` is the market state right after event `t`; `logits[t]` predicts "
         "`input_ids[t + 1]`.",
+        "",
+        "## Generating",
+        "",
+        "`generate()` samples with this folder's `generation_config.json`, the settings the TradeFM package's "
+        "rollouts read too (written from its defaults, repetition penalty "
+        f"{SamplingConfig().repetition_penalty} and plain temperature-1 sampling, unless set otherwise). It is open "
+        "loop: a generated position's context is the last `context_ids` row given (pass `context_ids` longer than "
+        "the prompt to set future rows; without `context_ids`, every row is `default_context_ids`), as no book "
+        "moves. Closed-loop rollouts, where every order meets a simulated order book that sets the next context, "
+        "are the package's `tradefm generate`.",
         "",
         "## Architecture",
         "",

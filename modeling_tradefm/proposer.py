@@ -20,6 +20,7 @@ a folder.
 from __future__ import annotations
 
 import json
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from .errors import DataError
+from .hub import resolve_folder
 
 if TYPE_CHECKING:
     from .events import EventTable
@@ -156,14 +158,28 @@ class OrderProposer(ABC):
         (path / BASELINE_FILE).write_text(json.dumps(self.to_dict(), indent=1) + "\n")
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, **kwargs) -> OrderProposer:
-        """Load a folder holding ``baseline.json`` (or the file itself) of this class's ``kind``.
+    def from_pretrained(
+        cls,
+        path: str | Path,
+        *,
+        revision: str | None = None,
+        cache_dir: str | Path | None = None,
+        token: bool | str | None = None,
+        **kwargs,
+    ) -> OrderProposer:
+        """Load ``baseline.json`` of this class's ``kind`` from a folder, the file itself, or a Hub repo id.
+
+        Args:
+            path: a folder holding ``baseline.json``, the file, or a Hub repo id (``org/name``,
+                fetched with ``hub.resolve_folder``; offline, from the cache).
+            revision, cache_dir, token: for a Hub repo id, as ``huggingface_hub.snapshot_download``.
+            **kwargs: load-time options of the class (``from_dict``).
 
         Raises:
             FileNotFoundError: no baseline.json there.
-            DataError: the file's ``"kind"`` is not this class's.
+            DataError: the file's ``"kind"`` is not this class's; a Hub id that cannot be resolved.
         """
-        path = Path(path)
+        path = resolve_folder(path, revision=revision, cache_dir=cache_dir, token=token)
         file = path if path.is_file() else path / BASELINE_FILE
         if not file.is_file():
             raise FileNotFoundError(2, "no such file", str(file))
@@ -172,6 +188,68 @@ class OrderProposer(ABC):
             raise DataError(file, f"baseline kind is {d.get('kind')!r}, expected {cls.kind!r}")
         return cls.from_dict(d, **kwargs)
 
+    def push_to_hub(
+        self,
+        repo_id: str,
+        *,
+        private: bool | None = None,
+        token: bool | str | None = None,
+        revision: str | None = None,
+        commit_message: str | None = None,
+        create_pr: bool = False,
+    ):
+        """Upload the fitted proposer to the Hub: ``baseline.json`` and a ``README.md`` card.
+
+        The repo is created when missing (``HfApi.create_repo(exist_ok=True)``), then the folder
+        ``save_pretrained`` writes is uploaded as one commit (``HfApi.upload_folder``). The repo
+        loads back with ``load_proposer(repo_id)`` or ``type(self).from_pretrained(repo_id)``.
+
+        Args:
+            repo_id: ``org/name``.
+            private: create the repo private (default: the Hub's default); an existing repo keeps its visibility.
+            token: Hub token (default: the logged-in one).
+            revision: branch to commit to (default: the main branch).
+            commit_message: default ``"Upload <kind> baseline"``.
+            create_pr: open a pull request instead of committing.
+
+        Returns:
+            huggingface_hub's ``CommitInfo`` (``.commit_url``, ``.oid``).
+        """
+        from huggingface_hub import HfApi
+
+        api = HfApi(token=token)
+        with tempfile.TemporaryDirectory(prefix="tradefm-baseline-") as folder:
+            self.save_pretrained(folder)
+            (Path(folder) / "README.md").write_text(baseline_card(self, repo_id), encoding="utf-8")
+            api.create_repo(repo_id, private=private, exist_ok=True)
+            return api.upload_folder(repo_id=repo_id, folder_path=folder, revision=revision, create_pr=create_pr,
+                                     commit_message=commit_message or f"Upload {self.kind} baseline")
+
+
+def baseline_card(proposer: OrderProposer, repo_id: str) -> str:
+    """The ``README.md`` of a baseline's Hub repo: what it is, how to load it, its fit summary and data.
+
+    Args:
+        proposer: a fitted proposer with ``kind`` (and, when it has them, ``summary()`` and ``fitted_on``).
+        repo_id: the repo it is written for (shown in the loading snippet).
+    """
+    summary = proposer.summary() if callable(getattr(proposer, "summary", None)) else {}
+    fitted_on = getattr(proposer, "fitted_on", None) or {}
+    lines = [
+        "---", "library_name: tradefm", "tags:", "- tradefm", "- order-flow", "- limit-order-book", "- baseline",
+        "---", "", f"# {proposer.kind} order-flow baseline ({type(proposer).__name__})", "",
+        "A fitted classical baseline of the TradeFM package (arXiv 2602.23784 replication), saved as "
+        f"`{BASELINE_FILE}`; it runs through the same closed-loop simulator as a TradeFM checkpoint.", "",
+        "```python", "from modeling_tradefm import load_proposer, rollout", "",
+        f'proposer = load_proposer("{repo_id}")', "results = rollout(proposer, prefix_events, 1000, num_rollouts=4, seed=0)",
+        "```", "", f"or `tradefm generate --model {repo_id} --data FILES --start HH:MM:SS -o DIR`.", "",
+    ]
+    for title, table in (("Fit", summary), ("Fitted on", fitted_on)):
+        rows = {k: v for k, v in table.items() if not isinstance(v, (list, dict))}
+        if rows:
+            lines += [f"## {title}", "", "| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows.items()), ""]
+    return "\n".join(lines)
+
 
 __all__ = [
     "BASELINE_FILE",
@@ -179,5 +257,6 @@ __all__ = [
     "MARKET_PRICE_BID",
     "OrderBatch",
     "OrderProposer",
+    "baseline_card",
     "resolve_rollout_ids",
 ]

@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from transformers import AutoModelForCausalLM
+from transformers.utils import GENERATION_CONFIG_NAME
 
 from . import register_tradefm
 from .errors import DataError
@@ -57,6 +58,7 @@ from .events import (
     EventTable,
 )
 from .features import FeatureConfig, build_features
+from .hub import resolve_folder
 from .kv_cache import preallocate_cache
 from .proposer import MARKET_PRICE_ASK, MARKET_PRICE_BID, OrderBatch, OrderProposer, resolve_rollout_ids
 from .sampling import SamplingConfig, penalised_window, process_logits, rollout_generators, sample_tokens
@@ -176,27 +178,53 @@ class TradeFMProposer(OrderProposer):
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
-    def from_pretrained(cls, path: str | Path, **kwargs) -> TradeFMProposer:
-        """Load a checkpoint folder (weights + ``config.tokenizer_config``) as a proposer.
+    def from_pretrained(
+        cls,
+        path: str | Path,
+        *,
+        revision: str | None = None,
+        cache_dir: str | Path | None = None,
+        token: bool | str | None = None,
+        **kwargs,
+    ) -> TradeFMProposer:
+        """Load a checkpoint (a folder or a Hub repo id, ``hub.resolve_folder``) as a proposer.
 
         The model is loaded with ``AutoModelForCausalLM`` after registering this package's classes,
-        so no remote code is executed (the folder's own ``.py`` copies serve Hub users).
+        so no remote code is executed (the folder's own ``.py`` copies serve Hub users); the
+        tokenizer is ``config.tokenizer_config``.
 
-        ``kwargs`` go to ``__init__`` (sampling parameters, ``device``, ...); ``torch_dtype`` and
-        ``device`` also go to the model loader.
+        Sampling: the checkpoint's ``generation_config.json`` (``SamplingConfig.from_generation_config``;
+        a folder without one, or with transformers' default, gives ``SamplingConfig()``); the field
+        keywords (``temperature``, ``top_p``, ...) override it, ``sampling=`` replaces it.
+
+        Args:
+            path: checkpoint folder or Hub repo id (``org/name``).
+            revision, cache_dir, token: for a Hub repo id, as ``huggingface_hub.snapshot_download``.
+            **kwargs: go to ``__init__`` (sampling parameters, ``device``, ...); ``torch_dtype`` and
+                ``device`` also go to the model loader.
+
+        Raises:
+            DataError: a Hub id that cannot be resolved; a config without ``tokenizer_config``; a
+                ``generation_config.json`` that sets a flag rollouts do not implement.
         """
         register_tradefm()
+        folder = resolve_folder(path, revision=revision, cache_dir=cache_dir, token=token)
         load_kw = {}
         if "torch_dtype" in kwargs:
             load_kw["dtype"] = kwargs.pop("torch_dtype")
-        model = AutoModelForCausalLM.from_pretrained(str(path), **load_kw)
+        model = AutoModelForCausalLM.from_pretrained(str(folder), **load_kw)
         device = kwargs.get("device")
         if device is not None:
             model = model.to(device)
         tok_cfg = getattr(model.config, "tokenizer_config", None)
         if not tok_cfg:
-            raise DataError(Path(path) / "config.json", "no tokenizer_config: not a complete TradeFM checkpoint")
+            raise DataError(folder / "config.json", "no tokenizer_config: not a complete TradeFM checkpoint")
         tokenizer = TradeFMTokenizer.from_dict(tok_cfg)
+        if kwargs.get("sampling") is None:
+            try:
+                kwargs["sampling"] = SamplingConfig.from_generation_config(model.generation_config)
+            except ValueError as exc:
+                raise DataError(folder / GENERATION_CONFIG_NAME, str(exc)) from None
         return cls(model, tokenizer, **kwargs)
 
     # -- OrderProposer ---------------------------------------------------------------------------

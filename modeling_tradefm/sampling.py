@@ -3,8 +3,11 @@
 
 **Settings.** ``SamplingConfig`` holds the sampling defaults of the package (the paper's repetition
 penalty 1.2, temperature 1, no top-k, no top-p); the CLI, the demo and ``TradeFMProposer`` read
-their defaults from it. It converts to and from a ``transformers.GenerationConfig`` so that a
-checkpoint's ``generation_config.json`` can carry the settings it was meant to be sampled with.
+their defaults from it. It converts to and from a ``transformers.GenerationConfig``: every
+checkpoint the package saves carries its settings in ``generation_config.json``
+(``checkpoint_files``), which ``tradefm generate``, ``load_proposer`` and ``model.generate()`` all
+read, so the three sample alike. Precedence: an explicit flag or keyword > the checkpoint's
+``generation_config.json`` > ``SamplingConfig()``.
 
 **Processing.** The next-token logits go through transformers' own processors in transformers'
 order: ``RepetitionPenaltyLogitsProcessor`` → ``TemperatureLogitsWarper`` → ``TopKLogitsWarper`` →
@@ -137,28 +140,47 @@ class SamplingConfig:
         return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
     # -- transformers -----------------------------------------------------------------------------
-    def to_generation_config(self) -> GenerationConfig:
-        """The same settings as a ``transformers.GenerationConfig`` (every field written explicitly).
+    def generation_kwargs(self) -> dict:
+        """These settings as ``GenerationConfig`` fields, each written explicitly (``do_sample`` always).
 
-        Greedy (``temperature == 0``) is ``do_sample=False`` with no temperature; ``repetition_window``,
-        which transformers does not have, is an extra attribute (written only when set), kept by
-        ``GenerationConfig``'s JSON round trip.
+        Greedy (``temperature == 0``) is ``do_sample=False`` with the repetition penalty alone:
+        transformers refuses to save a greedy config that sets a sampling-only flag (temperature,
+        top-k, top-p), and greedy does not use them. ``repetition_window``, which transformers does
+        not have, is an extra field (only when set): ``GenerationConfig`` keeps it through its JSON
+        round trip, and ``generate`` ignores it (it penalises the whole sequence).
         """
-        kwargs = dict(do_sample=not self.greedy, top_k=int(self.top_k), top_p=float(self.top_p),
-                      repetition_penalty=float(self.repetition_penalty))
+        kwargs = dict(do_sample=not self.greedy, repetition_penalty=float(self.repetition_penalty))
         if not self.greedy:
-            kwargs["temperature"] = float(self.temperature)
+            kwargs.update(temperature=float(self.temperature), top_k=int(self.top_k), top_p=float(self.top_p))
         if self.repetition_window is not None:
             kwargs["repetition_window"] = int(self.repetition_window)
-        return GenerationConfig(**kwargs)
+        return kwargs
+
+    def to_generation_config(self) -> GenerationConfig:
+        """The same settings as a ``transformers.GenerationConfig`` (``generation_kwargs``).
+
+        ``generate`` with it builds the processors of ``logits_processor`` and, with ``do_sample``,
+        draws from the same distribution as a rollout (with ``torch.multinomial``, not our streams).
+        """
+        return GenerationConfig(**self.generation_kwargs())
 
     @classmethod
     def from_generation_config(cls, generation_config: GenerationConfig) -> SamplingConfig:
-        """Read the settings from a ``transformers.GenerationConfig``.
+        """Read the settings from a ``transformers.GenerationConfig`` (e.g. a checkpoint's).
 
-        A field the config leaves unset (``None``) takes this class's default; in particular an
-        unset ``do_sample`` means sampling (TradeFM's rollouts sample), while ``do_sample=False``
-        means greedy.
+        Whether ``do_sample`` is set decides what the fields the config leaves unset (``None``) mean:
+
+        * ``do_sample`` set (``True`` or ``False``): the decoding was chosen on purpose, by
+          ``to_generation_config`` (which writes every field) or by a user. An unset field means
+          what it means to ``generate``: transformers' default (top-k 50, repetition penalty 1, ...),
+          so a rollout samples exactly as ``model.generate()`` does with this config.
+        * ``do_sample`` unset: nobody chose. That is transformers' own ``generation_config.json``,
+          derived from ``config.json``, which checkpoints saved before this package wrote its
+          sampling settings carry (``generate`` would decode it greedily). Such a config is read as
+          this package's defaults (sampling, penalty 1.2) for every field it leaves unset, never as
+          greedy. ``checkpoint_files`` writes the result on every save, so the folder says it.
+
+        Greedy does not use temperature, top-k and top-p: they are read as off.
 
         Raises:
             ValueError: the config sets a flag that would change the distribution and that this
@@ -172,20 +194,24 @@ class SamplingConfig:
             bad.append("num_beams")
         if bad:
             raise ValueError(f"GenerationConfig sets {bad}, which TradeFM rollouts do not implement")
-        default = cls()
-        if gc.do_sample is False:
-            temperature = 0.0
+        if gc.do_sample is None:
+            unset = dataclasses.asdict(cls())
         else:
-            temperature = default.temperature if gc.temperature is None else float(gc.temperature)
+            # what generate() fills unset fields with (GenerationMixin._prepare_generation_config)
+            transformers_default = GenerationConfig._get_default_generation_params()
+            unset = {k: transformers_default[k] for k in ("temperature", "top_k", "top_p", "repetition_penalty")}
+
+        def field(name: str):
+            value = getattr(gc, name, None)
+            return unset[name] if value is None else value
+
         window = getattr(gc, "repetition_window", None)
-        return cls(
-            temperature=temperature,
-            top_k=default.top_k if gc.top_k is None else int(gc.top_k),
-            top_p=default.top_p if gc.top_p is None else float(gc.top_p),
-            repetition_penalty=default.repetition_penalty if gc.repetition_penalty is None
-            else float(gc.repetition_penalty),
-            repetition_window=None if window is None else int(window),
-        )
+        penalty = float(field("repetition_penalty"))
+        window = None if window is None else int(window)
+        if gc.do_sample is False:
+            return cls(temperature=0.0, repetition_penalty=penalty, repetition_window=window)
+        return cls(temperature=float(field("temperature")), top_k=int(field("top_k")), top_p=float(field("top_p")),
+                   repetition_penalty=penalty, repetition_window=window)
 
     def logits_processor(self) -> LogitsProcessorList:
         """transformers' processors for these settings, in ``generate``'s order, identities left out.

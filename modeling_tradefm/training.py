@@ -22,7 +22,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -48,6 +48,7 @@ from .data import (
     scan_sessions,
 )
 from .errors import DataError
+from .hub import resolve_folder
 from .io import expand_paths
 from .modeling_tradefm import TradeFMForCausalLM
 from .resources import did_you_mean, load_config_file
@@ -594,9 +595,15 @@ def train(
         raise UsageError(str(exc)) from None
     training_args.resume_from_checkpoint = resume
 
-    # The tokenizer is frozen for the life of a model: a resumed or continued run reuses it.
+    # The tokenizer is frozen for the life of a model: a resumed or continued run reuses it. A Hub id
+    # is fetched into the cache first, so that its tokenizer is found as a local folder's is (not
+    # silently recalibrated), and the model is loaded from that same snapshot.
+    hub = dict(cache_dir=model_args.cache_dir, token=model_args.token)
+    tokenizer_source = data_args.tokenizer_name_or_path and resolve_folder(data_args.tokenizer_name_or_path, **hub)
+    model_source = model_args.model_name_or_path and resolve_folder(
+        model_args.model_name_or_path, revision=model_args.model_revision, **hub)
     tokenizer = None
-    for source in (data_args.tokenizer_name_or_path, resume, model_args.model_name_or_path):
+    for source in (tokenizer_source, resume, model_source):
         if source and Path(source).exists():
             tokenizer = _tokenizer_from(source)
             logger.info("tokenizer taken from %s", source)
@@ -605,7 +612,8 @@ def train(
     set_seed(training_args.seed)
     data = prepare_data(data_args, training_args, tokenizer)
     tokenizer = data["tokenizer"]
-    model = build_model(model_args, data_args, tokenizer)
+    model = build_model(replace(model_args, model_name_or_path=str(model_source)) if model_source else model_args,
+                        data_args, tokenizer)
 
     has_eval = data["eval"] is not None
     trainer = TradeFMTrainer(

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from conftest import real_path
 from hub_cache import FakeHub
-from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
+from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, GenerationConfig
 
 import modeling_tradefm
 from modeling_tradefm.configuration_tradefm import TradeFMConfig
@@ -227,6 +227,9 @@ def test_remote_code_in_clean_subprocess(tmp_path):
     assert set(result["resave_auto_map"]) == {"AutoConfig", "AutoModel", "AutoModelForCausalLM"}
     assert {"README.md", "model.safetensors", *HUB_FILES} <= set(result["resave_files"])
     out = torch.load(work / "out.pt")
+    # the subprocess generates with the checkpoint's generation_config.json (the sampling settings the
+    # save wrote, repetition penalty 1.2), not with the in-memory model's transformers default
+    model.generation_config = GenerationConfig.from_pretrained(ckpt)
     with torch.no_grad():
         torch.testing.assert_close(out["logits"], model(ids, ctx).logits, rtol=0, atol=0)
         torch.testing.assert_close(out["hidden"], model.model(ids, ctx).last_hidden_state, rtol=0, atol=0)

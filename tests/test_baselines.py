@@ -457,6 +457,70 @@ def test_save_load_round_trip(fitted, tmp_path, which, kind):
         type(proposer).from_pretrained(tmp_path / "missing")
 
 
+def test_baselines_load_from_a_hub_repo_id(fitted, tmp_path, monkeypatch):
+    from hub_cache import FakeHub
+
+    hawkes, zi = fitted
+    hub = FakeHub(tmp_path)
+    for name, proposer in (("hawkes-amzn", hawkes), ("zi-amzn", zi)):
+        proposer.save_pretrained(tmp_path / name)
+        hub.add(f"org/{name}", tmp_path / name)
+    hub.use(monkeypatch)
+    # the registry decides from the files of the fetched folder, as for a local one
+    for repo, proposer in (("org/hawkes-amzn", hawkes), ("org/zi-amzn", zi)):
+        loaded = load_proposer(repo)
+        assert type(loaded) is type(proposer) and loaded.to_dict() == proposer.to_dict()
+        assert run_loop(loaded, [FakeBook() for _ in range(2)], 30, seed=4) == \
+            run_loop(proposer, [FakeBook() for _ in range(2)], 30, seed=4)
+    assert HawkesProposer.from_pretrained("org/hawkes-amzn").to_dict() == hawkes.to_dict()
+    with pytest.raises(DataError, match="baseline kind is 'hawkes', expected 'zi'"):
+        ZIProposer.from_pretrained("org/hawkes-amzn")
+    with pytest.raises(DataError, match="org/hawkes-aapl: no such local folder, and not in the Hugging Face cache"):
+        HawkesProposer.from_pretrained("org/hawkes-aapl")
+
+
+def _mock_hub_upload(monkeypatch, tmp_path):
+    """Replace HfApi.create_repo / upload_folder: record the calls and keep a copy of the uploaded folder."""
+    import shutil
+
+    from huggingface_hub import HfApi
+
+    calls = {}
+
+    def create_repo(self, repo_id, **kwargs):
+        calls["create_repo"] = (repo_id, kwargs)
+
+    def upload_folder(self, *, repo_id, folder_path, **kwargs):
+        calls["upload_folder"] = (repo_id, kwargs)
+        shutil.copytree(folder_path, tmp_path / "pushed")
+        return None
+
+    monkeypatch.setattr(HfApi, "create_repo", create_repo)
+    monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
+    return calls
+
+
+def test_push_to_hub_uploads_the_saved_baseline_and_a_card(fitted, tmp_path, monkeypatch):
+    from hub_cache import FakeHub
+
+    zi = fitted[1]
+    calls = _mock_hub_upload(monkeypatch, tmp_path)
+    zi.push_to_hub("org/zi-amzn", private=True)
+    assert calls["create_repo"] == ("org/zi-amzn", {"private": True, "exist_ok": True})
+    repo, kwargs = calls["upload_folder"]
+    assert repo == "org/zi-amzn" and kwargs["commit_message"] == "Upload zi baseline"
+    pushed = tmp_path / "pushed"
+    assert sorted(p.name for p in pushed.iterdir()) == ["README.md", "baseline.json"]
+    assert json.loads((pushed / "baseline.json").read_text()) == zi.to_dict()
+    card = (pushed / "README.md").read_text()
+    assert 'load_proposer("org/zi-amzn")' in card and f"| events | {zi.fitted_on['events']} |" in card
+    # what was pushed loads back by its repo id
+    hub = FakeHub(tmp_path)
+    hub.add("org/zi-amzn", pushed)
+    hub.use(monkeypatch)
+    assert load_proposer("org/zi-amzn").to_dict() == zi.to_dict()
+
+
 def test_injected_orders_excite_hawkes(fitted):
     hawkes = fitted[0]
     books = [FakeBook()]
@@ -516,6 +580,25 @@ def test_cli_fit_zi_on_databento_replays_the_touch(tmp_path, capsys):
     # all six streams present: the simulator replay gives a two-sided touch for classification
     assert (zi.rates > 0).all() and 0 < zi.summary()["market_share"] < 0.5
     assert "window_ticks" in capsys.readouterr().out
+
+
+def test_cli_fit_baseline_push_to_hub(tmp_path, monkeypatch, capsys):
+    from modeling_tradefm.cli import main
+
+    path = str(real_path(*ES_FILE))
+    calls = _mock_hub_upload(monkeypatch, tmp_path)
+    out = tmp_path / "zi"
+    assert main(["fit-baseline", "zi", "--data", path, "-o", str(out), "-q", "--push-to-hub", "org/zi-es"]) == 0
+    assert calls["create_repo"][0] == calls["upload_folder"][0] == "org/zi-es"
+    assert (tmp_path / "pushed" / "baseline.json").read_bytes() == (out / "baseline.json").read_bytes()
+    # offline (the tests' HF_HUB_OFFLINE=1), unmocked: one line, and the fit is saved all the same
+    monkeypatch.undo()
+    capsys.readouterr()
+    out2 = tmp_path / "zi2"
+    assert main(["fit-baseline", "zi", "--data", path, "-o", str(out2), "-q", "--push-to-hub", "org/zi-es"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: org/zi-es: not pushed to the Hub (")
+    assert err[0].endswith(f"the baseline is saved in {out2}") and (out2 / "baseline.json").is_file()
 
 
 @pytest.mark.slow

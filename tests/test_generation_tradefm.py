@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from modeling_tradefm.errors import DataError
 from modeling_tradefm.events import (
     ACTION_ADD,
     ACTION_CANCEL,
@@ -696,3 +697,154 @@ def test_generate_cli_warns_when_rollouts_end_before_an_injection(tmp_path, pref
     assert main(args + ["--inject", "22:00:00,B,1"]) == 0
     assert [r["injected"] for r in json.loads((out / "meta.json").read_text())["results"]] == [1, 1]
     assert "ended before" not in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------
+# the checkpoint's generation_config.json: rollouts, the CLI and model.generate() sample alike
+# ---------------------------------------------------------------------------------------------
+
+
+def _checkpoint(folder, generation_config=None):
+    """The tiny model saved with its tokenizer; ``generation_config`` set on a copy of the model first."""
+    import copy
+
+    model = tiny_model(128)
+    model.config.tokenizer_config = tiny_tokenizer().to_dict()
+    if generation_config is not None:
+        model = copy.deepcopy(model)
+        model.generation_config = generation_config
+    model.save_pretrained(folder)
+    return folder
+
+
+def _clock(data) -> str:
+    """The UTC wall-clock time of the 300th record from the end of ``data`` (a ``--start``)."""
+    import datetime as dt
+
+    from modeling_tradefm.io import read_events
+
+    t_start = int(read_events(data).ts_recv[-300])
+    return dt.datetime.fromtimestamp(t_start / 1e9, tz=dt.UTC).strftime("%H:%M:%S.%f")
+
+
+def _read_json(path):
+    import json
+
+    return json.loads(path.read_text())
+
+
+def test_every_save_writes_the_rollout_sampling_settings(tmp_path):
+    from transformers import GenerationConfig
+
+    from modeling_tradefm.modeling_tradefm import TradeFMForCausalLM
+
+    gc = _read_json(_checkpoint(tmp_path / "ckpt") / "generation_config.json")
+    # transformers alone would write no decoding flag at all (greedy to generate)
+    assert {k: gc[k] for k in ("do_sample", "temperature", "top_k", "top_p", "repetition_penalty")} == {
+        "do_sample": True, "temperature": 1.0, "top_k": 0, "top_p": 1.0, "repetition_penalty": 1.2}
+    assert gc["use_cache"] is True  # transformers' other fields are kept
+    loaded = TradeFMForCausalLM.from_pretrained(tmp_path / "ckpt")
+    assert SamplingConfig.from_generation_config(loaded.generation_config) == SamplingConfig()
+    # an explicitly set generation config is kept as it is, greedy included
+    chosen = SamplingConfig(temperature=0, repetition_window=16)
+    gc = _read_json(_checkpoint(tmp_path / "greedy", chosen.to_generation_config()) / "generation_config.json")
+    assert gc["do_sample"] is False and "temperature" not in gc and gc["repetition_window"] == 16
+    assert SamplingConfig.from_generation_config(GenerationConfig.from_pretrained(tmp_path / "greedy")) == chosen
+    # a user's own config: its unset fields mean transformers' defaults, as generate() reads them
+    user = GenerationConfig(do_sample=True, temperature=0.8)
+    gc = _read_json(_checkpoint(tmp_path / "user", user) / "generation_config.json")
+    assert "repetition_penalty" not in gc and "top_k" not in gc
+    assert SamplingConfig.from_generation_config(GenerationConfig.from_pretrained(tmp_path / "user")) == SamplingConfig(
+        temperature=0.8, top_k=50, repetition_penalty=1.0)
+
+
+def _transformers_default_generation_config(folder):
+    """Replace the folder's generation_config.json by what transformers writes (a checkpoint saved before)."""
+    from transformers import GenerationConfig
+
+    from modeling_tradefm.configuration_tradefm import TradeFMConfig
+
+    (folder / "generation_config.json").unlink()
+    GenerationConfig.from_model_config(TradeFMConfig.from_pretrained(folder)).save_pretrained(folder)
+    gc = _read_json(folder / "generation_config.json")
+    assert gc["_from_model_config"] is True and "do_sample" not in gc
+    return folder
+
+
+def test_an_old_checkpoint_with_transformers_default_is_not_read_as_greedy(tmp_path):
+    from modeling_tradefm.modeling_tradefm import TradeFMForCausalLM
+    from modeling_tradefm.proposer_tradefm import TradeFMProposer
+
+    old = _transformers_default_generation_config(_checkpoint(tmp_path / "old"))
+    assert TradeFMProposer.from_pretrained(old).sampling == SamplingConfig()
+    # re-saving it (e.g. fine-tuning from it) writes the settings it is read with
+    TradeFMForCausalLM.from_pretrained(old).save_pretrained(tmp_path / "resaved")
+    gc = _read_json(tmp_path / "resaved" / "generation_config.json")
+    assert (gc["do_sample"], gc["repetition_penalty"], gc["top_k"]) == (True, 1.2, 0)
+    assert not gc.get("_from_model_config")
+
+
+def test_model_generate_samples_with_the_checkpoint_settings(tmp_path):
+    """generate() builds our processors from the checkpoint and draws from the rollout's distribution."""
+    from modeling_tradefm.modeling_tradefm import TradeFMForCausalLM
+
+    model = TradeFMForCausalLM.from_pretrained(_checkpoint(tmp_path / "ckpt")).eval()
+    built = []
+    build = model._get_logits_processor
+
+    def spy(generation_config, *args, **kwargs):
+        processors = build(generation_config, *args, **kwargs)
+        built.append((generation_config.do_sample, processors))
+        return processors
+
+    model._get_logits_processor = spy
+    g = torch.Generator().manual_seed(3)
+    n = 24
+    ids = torch.randint(0, model.config.vocab_size, (2, n), generator=g)
+    ctx = torch.tensor(model.config.default_context_ids).expand(2, n, 3)
+    torch.manual_seed(7)
+    out = model.generate(ids, context_ids=ctx, max_new_tokens=8, output_scores=True, output_logits=True,
+                         return_dict_in_generate=True)
+    do_sample, processors = built[0]
+    assert do_sample is True
+    ours = SamplingConfig().logits_processor()
+    assert [(type(p).__name__, vars(p)) for p in processors] == [(type(p).__name__, vars(p)) for p in ours]
+    assert ours[0].penalty == 1.2
+    # every step: the scores generate sampled from are the rollout's processing of the same logits
+    # over the same window (prompt + tokens so far)
+    for t, (raw, scores) in enumerate(zip(out.logits, out.scores, strict=True)):
+        torch.testing.assert_close(scores, process_logits(raw, out.sequences[:, : n + t], SamplingConfig()),
+                                   rtol=0, atol=0)
+    greedy = model.generate(ids, context_ids=ctx, max_new_tokens=8, do_sample=False)
+    assert not torch.equal(out.sequences, greedy)
+    torch.manual_seed(7)
+    again = model.generate(ids, context_ids=ctx, max_new_tokens=8)
+    assert torch.equal(again, out.sequences)
+
+
+def test_sampling_precedence_flag_over_checkpoint_over_defaults(tmp_path, prefix):
+    from transformers import GenerationConfig
+
+    from modeling_tradefm.cli import main
+    from modeling_tradefm.proposer_tradefm import TradeFMProposer
+    from modeling_tradefm.registry import load_proposer
+
+    chosen = SamplingConfig(temperature=0.7, top_p=0.9)
+    ckpt = _checkpoint(tmp_path / "ckpt", chosen.to_generation_config())
+    assert TradeFMProposer.from_pretrained(ckpt).sampling == chosen
+    assert load_proposer(ckpt, top_p=0.5).sampling == chosen.replace(top_p=0.5)
+    assert load_proposer(ckpt, sampling=SamplingConfig()).sampling == SamplingConfig()
+    # a flag rollouts do not implement is one DataError naming the file
+    bad = _checkpoint(tmp_path / "bad", GenerationConfig(do_sample=True, min_p=0.1))
+    with pytest.raises(DataError, match=r"generation_config.json: .*min_p"):
+        load_proposer(bad)
+
+    data = _small_day(tmp_path)
+    common = ["generate", "--model", str(ckpt), "--data", str(data), "--start", _clock(data), "--events", "3"]
+    assert main([*common, "-o", str(tmp_path / "a")]) == 0
+    meta = _read_json(tmp_path / "a" / "meta.json")["sampling"]
+    assert (meta["temperature"], meta["top_p"], meta["repetition_penalty"]) == (0.7, 0.9, 1.2)
+    # a given flag wins, even one equal to the package default (1.0)
+    assert main([*common, "--temperature", "1.0", "--top-k", "5", "-o", str(tmp_path / "b")]) == 0
+    meta = _read_json(tmp_path / "b" / "meta.json")["sampling"]
+    assert (meta["temperature"], meta["top_k"], meta["top_p"], meta["repetition_penalty"]) == (1.0, 5, 0.9, 1.2)

@@ -4,6 +4,8 @@
 Writes ``DIR/baseline.json`` (JSON only), which ``tradefm generate --model DIR`` runs through the same
 simulator as a TradeFM checkpoint, and prints the fitted summary (Hawkes: dimension, spectral radius
 = branching ratio, log-likelihood, AIC, convergence; ZI: rates, window, market-order share).
+``--push-to-hub org/name`` also uploads it (``baseline.json`` and a ``README.md`` card) to that Hub
+repo, which ``tradefm generate --model org/name`` and ``load_proposer("org/name")`` then load.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def run(args) -> int:
         else:
             model = fit_zi(events, window_quantile=args.window_quantile, **common)
     except ValueError as exc:  # e.g. a snapshot-only file: nothing to fit
-        raise DataError(files[0] if len(files) == 1 else " ".join(args.data), f"cannot fit {args.kind}: {exc}")
+        raise DataError(files[0] if len(files) == 1 else " ".join(args.data), f"cannot fit {args.kind}: {exc}") from None
     model.save_pretrained(args.output)
     s = model.summary()
     print(f"fitted in {time.perf_counter() - t0:.1f} s → {args.output}/baseline.json")
@@ -40,6 +42,15 @@ def run(args) -> int:
               f"converged {s['converged']} ({s['iterations']} iterations)"
               + ("  [stationarity enforced]" if s["stationarity_enforced"] else ""))
     print(json.dumps({"summary": s, "fitted_on": model.fitted_on}, indent=1))
+    if args.push_to_hub:
+        from huggingface_hub.errors import HfHubHTTPError
+
+        try:
+            commit = model.push_to_hub(args.push_to_hub)
+        except (HfHubHTTPError, OSError) as exc:  # OSError: offline mode, no connection
+            raise DataError(args.push_to_hub, f"not pushed to the Hub ({str(exc).splitlines()[0]}); the baseline "
+                                              f"is saved in {args.output}") from None
+        print(f"pushed to {getattr(commit, 'commit_url', None) or args.push_to_hub}")
     return 0
 
 
@@ -59,6 +70,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--modify", default="split", choices=["split", "skip"], help="how M records count (default split)")
     p.add_argument("--session-gap", type=float, default=1800.0,
                    help="seconds of silence that start a new session (default 1800)")
+    p.add_argument("--push-to-hub", metavar="REPO", default=None,
+                   help="also upload the fitted baseline to this Hub repo (org/name; created if missing)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=run)
 

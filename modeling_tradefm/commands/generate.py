@@ -11,7 +11,11 @@ wall-clock time in ``--tz`` (default UTC; use e.g. ``America/New_York`` for LOBS
 ``America/Chicago`` for CME): the first occurrence of that time at or after the session's first
 event. The simulators start from a replay of the prefix; the model conditions on its tokens.
 
-``--model`` is a TradeFM checkpoint or a fitted baseline folder (``registry.load_proposer``).
+``--model`` is a TradeFM checkpoint or a fitted baseline, a folder or a Hub repo id (``org/name``,
+``--revision``; offline, from the local cache), loaded by ``registry.load_proposer``. A
+checkpoint samples with the settings of its ``generation_config.json``; a sampling flag given on
+the command line overrides that setting (precedence: flag > ``generation_config.json`` >
+``SamplingConfig`` defaults), and ``meta.json`` records the settings used.
 
 Outputs in DIR:
     ``--format mbo`` (default): ``rollout_000.mbo.csv.zst``, ... (Databento integer CSV)
@@ -76,7 +80,9 @@ def add_parser(subparsers) -> None:
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--model", required=True, help="TradeFM checkpoint folder or fitted baseline folder")
+    p.add_argument("--model", required=True,
+                   help="TradeFM checkpoint or fitted baseline: a folder or a Hub repo id (org/name)")
+    p.add_argument("--revision", default=None, help="Hub branch, tag or commit of a --model repo id (default main)")
     p.add_argument("--data", required=True, nargs="+", help="event file(s) / glob; the first session is used")
     p.add_argument("--start", required=True, type=parse_clock, help="rollout start HH:MM:SS in --tz")
     p.add_argument("--tz", default="UTC", help="time zone of --start and --inject times (default UTC)")
@@ -97,12 +103,15 @@ def add_parser(subparsers) -> None:
                    help="inject an order into every rollout (repeatable); PRICE in currency units, omitted = market")
     sampling = SamplingConfig()
     g = p.add_argument_group("sampling (TradeFM checkpoints)")
-    g.add_argument("--temperature", type=float, default=sampling.temperature,
-                   help=f"default {sampling.temperature}; 0 = greedy")
-    g.add_argument("--top-k", type=int, default=sampling.top_k, help=f"default {sampling.top_k} (off)")
-    g.add_argument("--top-p", type=float, default=sampling.top_p, help=f"default {sampling.top_p} (off)")
-    g.add_argument("--repetition-penalty", type=float, default=sampling.repetition_penalty,
-                   help=f"default {sampling.repetition_penalty} (the paper's)")
+    p.set_defaults(sampling_flags=())
+    g.add_argument("--temperature", type=float, default=sampling.temperature, action=_SamplingFlag,
+                   help=f"default: the checkpoint's generation_config.json, else {sampling.temperature}; 0 = greedy")
+    g.add_argument("--top-k", type=int, default=sampling.top_k, action=_SamplingFlag,
+                   help=f"default: the checkpoint's, else {sampling.top_k} (off)")
+    g.add_argument("--top-p", type=float, default=sampling.top_p, action=_SamplingFlag,
+                   help=f"default: the checkpoint's, else {sampling.top_p} (off)")
+    g.add_argument("--repetition-penalty", type=float, default=sampling.repetition_penalty, action=_SamplingFlag,
+                   help=f"default: the checkpoint's, else {sampling.repetition_penalty} (the paper's)")
     g.add_argument("--tier", type=int, default=None,
                    help="TradeFM: pin the liquidity tier (0..2) of the context; default: the features' tier of "
                         "the prefix, which for a prefix shorter than a day comes from a partial day's volume")
@@ -120,11 +129,22 @@ def _feature_config(args):
     return FeatureConfig.cme() if args.sessions == "cme" else FeatureConfig()
 
 
+class _SamplingFlag(argparse.Action):
+    """Stores a sampling flag's value and records that it was given (``args.sampling_flags``).
+
+    The parser's defaults are ``SamplingConfig``'s, shown in the help; only a flag given on the
+    command line overrides the checkpoint's ``generation_config.json``.
+    """
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.sampling_flags = (*getattr(namespace, "sampling_flags", ()), self.dest)
+
+
 def _proposer_kwargs(args, path: Path) -> dict:
     if (path / "config.json").is_file() and not (path / "baseline.json").is_file():
-        kw = dict(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p,
-                  repetition_penalty=args.repetition_penalty, use_cache=not args.no_cache,
-                  feature_config=_feature_config(args), tier=args.tier)
+        kw = {name: getattr(args, name) for name in args.sampling_flags}
+        kw.update(use_cache=not args.no_cache, feature_config=_feature_config(args), tier=args.tier)
         if args.device:
             kw["device"] = args.device
         return kw
@@ -135,6 +155,7 @@ def run(args) -> int:
     import numpy as np
 
     from ..generation_tradefm import InjectedOrder, rollout
+    from ..hub import resolve_folder
     from ..io import read_events
     from ..registry import load_proposer
 
@@ -144,6 +165,9 @@ def run(args) -> int:
         ZoneInfo(args.tz)
     except Exception:
         raise SystemExit(f"error: unknown time zone {args.tz!r}") from None
+    # before reading the data: a mistyped --model fails at once
+    from_hub = not Path(args.model).exists()
+    model_path = resolve_folder(args.model, revision=args.revision)
     source = ", ".join(args.data)
     events = read_events(args.data if len(args.data) > 1 else args.data[0])
     session, prefix, start_ns = select_prefix(events, args.start, args.tz, source, _feature_config(args))
@@ -156,7 +180,6 @@ def run(args) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    model_path = Path(args.model)
     proposer = load_proposer(model_path, **_proposer_kwargs(args, model_path))
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
@@ -180,7 +203,9 @@ def run(args) -> int:
             })
     meta = {
         "command": "generate",
-        "model": str(model_path),
+        "model": args.model,
+        # a Hub repo id resolves to <cache>/snapshots/<commit>: the commit pins what was run
+        "model_commit": model_path.name if from_hub else None,
         "proposer": getattr(proposer, "name", type(proposer).__name__),
         "data": list(args.data),
         "session": {"instrument_id": int(session.instrument_id), "symbol": session.symbol, "date": session.date},
@@ -188,9 +213,7 @@ def run(args) -> int:
         "prefix_events": len(prefix), "prefix_last_ts_ns": int(prefix.ts_recv[-1]),
         "events_per_rollout": args.events, "rollouts": args.rollouts, "seed": args.seed, "format": args.format,
         "cancel_rule": args.cancel_rule,
-        "sampling": {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p,
-                     "repetition_penalty": args.repetition_penalty, "use_cache": not args.no_cache,
-                     "tier": args.tier},
+        "sampling": _sampling_meta(proposer, args),
         "inject": [{"ts_ns": o.ts_ns, "side": chr(o.side), "size": o.size, "price": o.price} for o in inject],
         "results": meta_rollouts,
         "void_total": int(np.sum([sum(r["void_counts"].values()) for r in meta_rollouts])),
@@ -204,6 +227,16 @@ def run(args) -> int:
                   "use more --events or earlier times", file=sys.stderr)
     print(f"wrote {args.rollouts} rollout(s) to {out}", file=sys.stderr)
     return 0
+
+
+def _sampling_meta(proposer, args) -> dict | None:
+    """The sampling settings the rollouts used (flags over the checkpoint's), None for a baseline."""
+    import dataclasses
+
+    sampling = getattr(proposer, "sampling", None)
+    if sampling is None:
+        return None
+    return {**dataclasses.asdict(sampling), "use_cache": not args.no_cache, "tier": args.tier}
 
 
 def _lobster_ms(ts_ns: int) -> int:

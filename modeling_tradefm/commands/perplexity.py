@@ -7,6 +7,8 @@
 saw) as the zero-shot split; the table shows both. The tokenizer is the checkpoint's own
 (``config.json``'s ``tokenizer_config`` or ``tradefm_tokenizer.json``). See
 ``modeling_tradefm.evaluation.perplexity`` for the windowing and the per-field decomposition.
+``--model`` is a checkpoint folder or a Hub repo id (``org/name``, ``--revision``; offline, from
+the local cache).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import sys
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("perplexity", help="per-token perplexity of a checkpoint, per instrument and field",
                               description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--model", required=True, metavar="CKPT", help="checkpoint folder")
+    p.add_argument("--model", required=True, metavar="CKPT", help="checkpoint folder or Hub repo id (org/name)")
+    p.add_argument("--revision", default=None, help="Hub branch, tag or commit of a --model repo id (default main)")
     p.add_argument("--data", nargs="+", required=True, metavar="GLOB", help="in-distribution event files")
     p.add_argument("--zero-shot", nargs="+", default=None, metavar="GLOB", help="zero-shot event files")
     p.add_argument("--context-length", type=int, default=None, help="window (default: max_position_embeddings)")
@@ -36,13 +39,15 @@ def run(args) -> int:
     from ..evaluation.perplexity import perplexity, perplexity_table
     from ..evaluation.report import to_jsonable
     from ..features import FeatureConfig, build_features
+    from ..hub import resolve_folder
     from ..io import read_events
     from ..modeling_tradefm import TradeFMForCausalLM
     from ..tokenization_tradefm import TradeFMTokenizer
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model = TradeFMForCausalLM.from_pretrained(args.model).to(device)
-    tokenizer = TradeFMTokenizer.from_pretrained(args.model)
+    folder = resolve_folder(args.model, revision=args.revision)
+    model = TradeFMForCausalLM.from_pretrained(folder).to(device)
+    tokenizer = TradeFMTokenizer.from_pretrained(folder)
     tokenizer.check_compatible(model.config)
     fc = getattr(tokenizer, "feature_config", None)
     fc = fc if isinstance(fc, FeatureConfig) else None
