@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 import transformers
+from accelerate.data_loader import prepare_data_loader
+from torch.utils.data import DataLoader
 from transformers import Trainer, TrainerCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
@@ -172,9 +174,37 @@ class HubCheckpointCallback(TrainerCallback):
 
 
 class TradeFMTrainer(Trainer):
-    """``Trainer`` whose model card is TradeFM's (``push_to_hub`` would otherwise overwrite it)."""
+    """``Trainer`` with TradeFM's model card (``push_to_hub`` would otherwise overwrite it) and rank-local training data.
+
+    ``train_dataset_is_rank_local``: the training dataset already holds this process's share only
+    (per-rank streaming, :mod:`modeling_tradefm.data.shards`), so the dataloader must not split it
+    again. ``accelerator.prepare`` would: a ``datasets.IterableDataset`` with fewer shards than
+    processes is wrapped in an ``IterableDatasetShard`` that keeps 1 batch in N of the share (the
+    rest silently dropped) and pads the last one with repeats, and one with more shards is
+    re-sharded by file.
+    """
 
     data_card: dict | None = None
+    train_dataset_is_rank_local: bool = False
+
+    def get_train_dataloader(self) -> DataLoader:
+        if not self.train_dataset_is_rank_local or self.args.world_size == 1:
+            return super().get_train_dataloader()
+        loader = DataLoader(
+            self.train_dataset,
+            batch_size=self._train_batch_size,
+            collate_fn=self._get_collator_with_removed_columns(self.data_collator, description="Training"),
+            num_workers=0,  # plan_stream_shares requires it: workers would re-split the share unevenly
+            pin_memory=self.args.dataloader_pin_memory,
+        )
+        # accelerate's own preparation (device placement, end-of-dataloader tracking for gradient
+        # accumulation), as for one process: the share is not split again.
+        prepared = prepare_data_loader(
+            loader, self.accelerator.device, num_processes=1, process_index=0, put_on_device=True,
+            dispatch_batches=False, non_blocking=self.accelerator.non_blocking,
+        )  # fmt: skip
+        self.accelerator._dataloaders.append(prepared)  # as Accelerator.prepare_data_loader records it
+        return prepared
 
     def create_model_card(self, *args, **kwargs) -> None:
         if not self.is_world_process_zero():

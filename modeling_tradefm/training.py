@@ -39,13 +39,17 @@ from transformers import (
 
 from .configuration_tradefm import TradeFMConfig
 from .data import (
+    MIN_TOKENS,
+    ShareError,
     SplitPlan,
+    StreamShares,
     adv_history_of,
     calibrate_tokenizer,
     code_hash,
     load_tradefm_mbo,
     plan_splits,
     scan_sessions,
+    session_tokens_of,
 )
 from .errors import DataError
 from .io import expand_paths
@@ -402,10 +406,47 @@ def _plan(data_args, files, val_files, read_options, feature_config) -> tuple[Sp
         plan.mode = "explicit"
         plan.val_dates = sorted({s.date for s in val_sessions})
         plan.val_files = val_files
+        plan.session_tokens.update(session_tokens_of(val_sessions))
         sessions = sessions + val_sessions
     else:
         plan = plan_splits(sessions, data_args.calib_days, data_args.val_days, data_args.val_mode, data_args.val_fraction)
     return plan, adv_history_of(sessions)
+
+
+def per_rank_streaming(data_args: DataTrainingArguments, training_args: TrainingArguments) -> bool:
+    """Whether every process streams its own files (``--streaming`` + ``dispatch_batches=false`` on several ranks)."""
+    return (
+        data_args.streaming
+        and training_args.world_size > 1
+        and training_args.accelerator_config.dispatch_batches is False
+    )
+
+
+def plan_stream_shares(
+    data_args: DataTrainingArguments, training_args: TrainingArguments, plan: SplitPlan
+) -> StreamShares:
+    """Each process's training files and per-epoch window quota (per-rank streaming), logged.
+
+    Raises:
+        UsageError: the files cannot be split between the processes (see :mod:`modeling_tradefm.data.shards`).
+    """
+    flag = "--accelerator_config dispatch_batches=false"
+    if training_args.dataloader_num_workers:
+        # Workers would split the rank's files among themselves by file count, not by windows,
+        # and each would batch its own tail: the ranks' batch counts would differ.
+        raise UsageError(f"{flag}: per-rank streaming reads in the training process; use --dataloader_num_workers 0")
+    counts = plan.windows_per_file(
+        "train", data_args.context_length, data_args.stride, data_args.last_window, MIN_TOKENS
+    )
+    try:
+        shares = StreamShares.plan(counts, training_args.world_size, data_args.max_train_samples)
+    except ShareError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+    lines = shares.describe()
+    logger.info(lines[training_args.process_index])
+    if training_args.should_log:
+        (logger.warning if shares.left_out else logger.info)("; ".join(lines[-1:] + lines[:-1]))
+    return shares
 
 
 def build_datasets(
@@ -415,11 +456,15 @@ def build_datasets(
     adv_history: dict,
     tokenizer: TradeFMTokenizer,
     val_files: list[str],
+    shares: StreamShares | None = None,
 ):
     """The train and (possibly ``None``) eval datasets of the plan, holding only the model's inputs.
 
-    Streaming shuffles the training windows with a fixed seed and, with ``dispatch_batches=False``
-    on several ranks, hands each rank its own files.
+    Streaming shuffles the training windows with a fixed seed. With ``shares`` (per-rank
+    streaming) this process streams only its own files and takes ``shares.quota`` windows per
+    epoch, and the validation windows are prepared (Arrow) instead: a map-style dataset is what
+    gives every rank an equal, exact share of them (accelerate pads it evenly and drops the
+    padding from the gathered metrics), where file shares of a stream would be uneven.
     """
     builder_cfg = dict(
         tokenizer_config=tokenizer.to_dict(),
@@ -434,27 +479,26 @@ def build_datasets(
     if plan.mode == "explicit":
         builder_cfg["split_dates"] = {"train": plan.train_dates, "validation": plan.val_dates}
     data_files = plan.data_files() if plan.mode != "explicit" else {"train": plan.train_files, "validation": val_files}
-    with training_args.main_process_first(desc="tokenize and window the sessions"):
-        dsets = load_tradefm_mbo(
-            data_files,
-            streaming=data_args.streaming,
-            num_proc=data_args.preprocessing_num_workers,
-            cache_dir=data_args.dataset_cache_dir,
-            **builder_cfg,
-        )
-
-    train, evald = dsets["train"], dsets.get("validation")
+    load = dict(num_proc=data_args.preprocessing_num_workers, cache_dir=data_args.dataset_cache_dir, **builder_cfg)
     seed = training_args.data_seed if training_args.data_seed is not None else training_args.seed
-    if data_args.streaming:
-        train = train.shuffle(seed=seed, buffer_size=data_args.shuffle_buffer_size)
-        if training_args.world_size > 1 and training_args.accelerator_config.dispatch_batches is False:
-            # Each rank reads its own files; with the default dispatch_batches rank 0 reads all and broadcasts.
-            from datasets.distributed import split_dataset_by_node
-
-            train = split_dataset_by_node(train, rank=training_args.process_index, world_size=training_args.world_size)
-    train = _truncate(train, data_args.max_train_samples, data_args.streaming)
+    if shares is not None:
+        mine = list(shares.shares[training_args.process_index].files)
+        train = load_tradefm_mbo({"train": mine}, streaming=True, split="train", **load)
+        train = train.shuffle(seed=seed, buffer_size=data_args.shuffle_buffer_size).take(shares.quota)
+        evald = None
+        if data_files.get("validation"):
+            with training_args.main_process_first(desc="tokenize and window the validation sessions"):
+                evald = load_tradefm_mbo({"validation": data_files["validation"]}, split="validation", **load)
+    else:
+        with training_args.main_process_first(desc="tokenize and window the sessions"):
+            dsets = load_tradefm_mbo(data_files, streaming=data_args.streaming, **load)
+        train, evald = dsets["train"], dsets.get("validation")
+        if data_args.streaming:
+            # Several ranks: accelerate dispatches the batches from rank 0 (dispatch_batches, its default).
+            train = train.shuffle(seed=seed, buffer_size=data_args.shuffle_buffer_size)
+        train = _truncate(train, data_args.max_train_samples, data_args.streaming)
     if evald is not None:
-        evald = _truncate(evald, data_args.max_eval_samples, data_args.streaming)
+        evald = _truncate(evald, data_args.max_eval_samples, isinstance(evald, datasets.IterableDataset))
     # Only the forward() inputs reach the collator; torch format skips Python lists entirely.
     train = train.select_columns(MODEL_INPUTS).with_format("torch")
     if evald is not None:
@@ -468,7 +512,9 @@ def _truncate(ds, n: int | None, streaming: bool):
     return ds.take(n) if streaming else ds.select(range(min(n, len(ds))))
 
 
-def data_card(data_args: DataTrainingArguments, plan: SplitPlan, n_files: int, train, evald) -> dict[str, Any]:
+def data_card(
+    data_args: DataTrainingArguments, plan: SplitPlan, n_files: int, train, evald, shares: StreamShares | None = None
+) -> dict[str, Any]:
     """The data summary written into every model card."""
     card = {
         "files": n_files,
@@ -484,8 +530,10 @@ def data_card(data_args: DataTrainingArguments, plan: SplitPlan, n_files: int, t
     }
     if not data_args.streaming:
         card["train_windows"] = len(train)
-        if evald is not None:
-            card["validation_windows"] = len(evald)
+    if evald is not None and not isinstance(evald, datasets.IterableDataset):
+        card["validation_windows"] = len(evald)
+    if shares is not None:
+        card.update(shares.card())
     return card
 
 
@@ -498,13 +546,15 @@ def prepare_data(
 
     Returns:
         dict with ``tokenizer``, ``plan`` (:class:`SplitPlan`), ``train`` and ``eval`` datasets
-        (``eval`` may be None) and ``data_card`` (a summary for the model card).
+        (``eval`` may be None), ``data_card`` (a summary for the model card) and ``shares``
+        (:class:`StreamShares` under per-rank streaming, else None).
     """
     files, val_files = _data_files(data_args)
     plan, adv_history, tokenizer = plan_and_calibrate(data_args, training_args, files, val_files, tokenizer)
-    train, evald = build_datasets(data_args, training_args, plan, adv_history, tokenizer, val_files)
-    card = data_card(data_args, plan, len(files) + len(val_files), train, evald)
-    return {"tokenizer": tokenizer, "plan": plan, "train": train, "eval": evald, "data_card": card}
+    shares = plan_stream_shares(data_args, training_args, plan) if per_rank_streaming(data_args, training_args) else None
+    train, evald = build_datasets(data_args, training_args, plan, adv_history, tokenizer, val_files, shares)
+    card = data_card(data_args, plan, len(files) + len(val_files), train, evald, shares)
+    return {"tokenizer": tokenizer, "plan": plan, "train": train, "eval": evald, "data_card": card, "shares": shares}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -619,6 +669,7 @@ def train(
         callbacks=[HubCheckpointCallback(data["data_card"]), *(callbacks or [])],
     )
     trainer.data_card = data["data_card"]
+    trainer.train_dataset_is_rank_local = data["shares"] is not None
 
     train_result = trainer.train(resume_from_checkpoint=resume)
     trainer.save_model()  # final weights + config + remote code into output_dir
@@ -684,6 +735,8 @@ __all__ = [
     "build_datasets",
     "build_model",
     "data_card",
+    "per_rank_streaming",
+    "plan_stream_shares",
     "main",
     "parse_args",
     "plan_and_calibrate",
