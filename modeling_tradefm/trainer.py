@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ from .model_card import write_model_card
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_FILES = ("config.json", "configuration_tradefm.py", "modeling_tradefm.py", "README.md")
+FSDP_SHARDS = "pytorch_model_fsdp_0"  # accelerate's folder of a SHARDED_STATE_DICT model checkpoint (DCP)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -138,6 +140,36 @@ class TokenMetrics:
 # ---------------------------------------------------------------------------------------------
 # checkpoints
 # ---------------------------------------------------------------------------------------------
+def complete_sharded_checkpoint(folder: str | os.PathLike, config) -> bool:
+    """Add the Hub files to an FSDP ``SHARDED_STATE_DICT`` checkpoint (call on one process).
+
+    Under FSDP with sharded state dicts the Trainer writes the weights only as
+    ``pytorch_model_fsdp_0/`` (torch.distributed.checkpoint, one file per rank: what resuming
+    needs) and no ``model.safetensors`` or ``config.json``. This merges the shards into one state
+    dict and saves it with ``TradeFMForCausalLM.save_pretrained`` next to them (weights, config,
+    remote code, generation config), so the checkpoint loads with ``from_pretrained`` too.
+
+    Returns:
+        True if the folder was completed, False if it holds no shards or already has its weights.
+    """
+    from torch.distributed.checkpoint.format_utils import dcp_to_torch_save
+
+    from .modeling_tradefm import TradeFMForCausalLM
+
+    folder = Path(folder)
+    if not (folder / FSDP_SHARDS).is_dir() or (folder / "model.safetensors").exists():
+        return False
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        dcp_to_torch_save(folder / FSDP_SHARDS, Path(tmp) / "model.pt")
+        state = torch.load(Path(tmp) / "model.pt", weights_only=True)
+    state = state.get("model", state)  # accelerate saves {"model": state_dict}
+    with torch.device("meta"):
+        model = TradeFMForCausalLM(config)
+    model.load_state_dict(state, strict=True, assign=True)
+    model.save_pretrained(folder)
+    return True
+
+
 def _latest_eval_metrics(log_history: list[dict]) -> dict[str, float] | None:
     for entry in reversed(log_history):
         if "eval_loss" in entry:
@@ -165,6 +197,7 @@ class HubCheckpointCallback(TrainerCallback):
         config = getattr(model, "config", None)
         if config is None:
             config = transformers.AutoConfig.from_pretrained(folder)
+        complete_sharded_checkpoint(folder, config)
         write_model_card(folder, config, metrics=_latest_eval_metrics(state.log_history), data=self.data_card)
         missing = [f for f in CHECKPOINT_FILES if not (folder / f).exists()]
         if not any((folder / w).exists() for w in ("model.safetensors", "model.safetensors.index.json")):
@@ -219,6 +252,7 @@ class TradeFMTrainer(Trainer):
 
 __all__ = [
     "CHECKPOINT_FILES",
+    "complete_sharded_checkpoint",
     "HubCheckpointCallback",
     "TokenMetrics",
     "TradeFMTrainer",

@@ -39,7 +39,6 @@ from transformers import (
 
 from .configuration_tradefm import TradeFMConfig
 from .data import (
-    MIN_TOKENS,
     ShareError,
     SplitPlan,
     StreamShares,
@@ -47,7 +46,9 @@ from .data import (
     calibrate_tokenizer,
     code_hash,
     load_tradefm_mbo,
+    per_rank_streaming,
     plan_splits,
+    plan_stream_shares,
     scan_sessions,
     session_tokens_of,
 )
@@ -413,42 +414,6 @@ def _plan(data_args, files, val_files, read_options, feature_config) -> tuple[Sp
     return plan, adv_history_of(sessions)
 
 
-def per_rank_streaming(data_args: DataTrainingArguments, training_args: TrainingArguments) -> bool:
-    """Whether every process streams its own files (``--streaming`` + ``dispatch_batches=false`` on several ranks)."""
-    return (
-        data_args.streaming
-        and training_args.world_size > 1
-        and training_args.accelerator_config.dispatch_batches is False
-    )
-
-
-def plan_stream_shares(
-    data_args: DataTrainingArguments, training_args: TrainingArguments, plan: SplitPlan
-) -> StreamShares:
-    """Each process's training files and per-epoch window quota (per-rank streaming), logged.
-
-    Raises:
-        UsageError: the files cannot be split between the processes (see :mod:`modeling_tradefm.data.shards`).
-    """
-    flag = "--accelerator_config dispatch_batches=false"
-    if training_args.dataloader_num_workers:
-        # Workers would split the rank's files among themselves by file count, not by windows,
-        # and each would batch its own tail: the ranks' batch counts would differ.
-        raise UsageError(f"{flag}: per-rank streaming reads in the training process; use --dataloader_num_workers 0")
-    counts = plan.windows_per_file(
-        "train", data_args.context_length, data_args.stride, data_args.last_window, MIN_TOKENS
-    )
-    try:
-        shares = StreamShares.plan(counts, training_args.world_size, data_args.max_train_samples)
-    except ShareError as exc:
-        raise UsageError(f"{flag}: {exc}") from None
-    lines = shares.describe()
-    logger.info(lines[training_args.process_index])
-    if training_args.should_log:
-        (logger.warning if shares.left_out else logger.info)("; ".join(lines[-1:] + lines[:-1]))
-    return shares
-
-
 def build_datasets(
     data_args: DataTrainingArguments,
     training_args: TrainingArguments,
@@ -551,7 +516,12 @@ def prepare_data(
     """
     files, val_files = _data_files(data_args)
     plan, adv_history, tokenizer = plan_and_calibrate(data_args, training_args, files, val_files, tokenizer)
-    shares = plan_stream_shares(data_args, training_args, plan) if per_rank_streaming(data_args, training_args) else None
+    shares = None
+    if per_rank_streaming(data_args, training_args):
+        try:
+            shares = plan_stream_shares(data_args, training_args, plan)
+        except ShareError as exc:
+            raise UsageError(str(exc)) from None
     train, evald = build_datasets(data_args, training_args, plan, adv_history, tokenizer, val_files, shares)
     card = data_card(data_args, plan, len(files) + len(val_files), train, evald, shares)
     return {"tokenizer": tokenizer, "plan": plan, "train": train, "eval": evald, "data_card": card, "shares": shares}
@@ -672,6 +642,9 @@ def train(
     trainer.train_dataset_is_rank_local = data["shares"] is not None
 
     train_result = trainer.train(resume_from_checkpoint=resume)
+    if trainer.is_fsdp_enabled:
+        # A sharded state dict would leave output_dir without model.safetensors: gather the final one.
+        trainer.accelerator.state.fsdp_plugin.set_state_dict_type("FULL_STATE_DICT")
     trainer.save_model()  # final weights + config + remote code into output_dir
     metrics = dict(train_result.metrics)
     if data_args.max_train_samples is not None and not data_args.streaming:
@@ -735,8 +708,6 @@ __all__ = [
     "build_datasets",
     "build_model",
     "data_card",
-    "per_rank_streaming",
-    "plan_stream_shares",
     "main",
     "parse_args",
     "plan_and_calibrate",

@@ -58,7 +58,7 @@ in the repository is the design card's builder module: it re-exports these names
 from __future__ import annotations
 
 from .builder import TradeFMMBO, TradeFMMBOConfig, code_hash, load_tradefm_mbo
-from .shards import RankShare, ShareError, StreamShares, plan_rank_shares
+from .shards import RankShare, ShareError, StreamShares, per_rank_streaming, plan_rank_shares, plan_stream_shares
 from .splits import (
     VAL_MODES,
     SessionInfo,
@@ -91,7 +91,9 @@ __all__ = [
     "count_windows",
     "load_tradefm_mbo",
     "make_windows",
+    "per_rank_streaming",
     "plan_rank_shares",
+    "plan_stream_shares",
     "plan_splits",
     "scan_sessions",
     "session_features",

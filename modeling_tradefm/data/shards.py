@@ -18,7 +18,13 @@ the window counts of the split plan (:meth:`SplitPlan.windows_per_file`):
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+
+from .windows import MIN_TOKENS
+
+logger = logging.getLogger(__name__)
+FLAG = "--accelerator_config dispatch_batches=false"
 
 
 class ShareError(ValueError):
@@ -53,8 +59,8 @@ def plan_rank_shares(windows_per_file: dict[str, int], world_size: int) -> list[
     files = [(n, path) for path, n in windows_per_file.items() if n > 0]
     if len(files) < world_size:
         raise ShareError(
-            f"{len(files)} training file(s) hold windows, fewer than the {world_size} processes: per-rank streaming "
-            "(dispatch_batches=false) gives each process whole files. Use at least as many files as processes, or "
+            f"{FLAG}: {len(files)} training file(s) hold windows, fewer than the {world_size} processes: per-rank "
+            "streaming gives each process whole files. Use at least as many files as processes, or "
             "drop dispatch_batches=false (rank 0 then reads every file and dispatches the batches)"
         )
     load = [0] * world_size
@@ -86,7 +92,7 @@ class StreamShares:
         if max_windows is not None:
             quota = min(quota, int(max_windows) // world_size)
             if quota < 1:
-                raise ShareError(f"--max_train_samples {max_windows} is fewer than one window per process ({world_size})")
+                raise ShareError(f"--max_train_samples: {max_windows} is fewer than one window per process ({world_size})")
         return cls(tuple(shares), quota)
 
     @property
@@ -115,4 +121,35 @@ class StreamShares:
         }
 
 
-__all__ = ["RankShare", "ShareError", "StreamShares", "plan_rank_shares"]
+def per_rank_streaming(data_args, training_args) -> bool:
+    """Whether every process streams its own files: ``--streaming`` + ``dispatch_batches=false`` on several ranks."""
+    return bool(
+        data_args.streaming
+        and training_args.world_size > 1
+        and training_args.accelerator_config.dispatch_batches is False
+    )
+
+
+def plan_stream_shares(data_args, training_args, plan) -> StreamShares:
+    """This run's :class:`StreamShares` (from the training arguments and the split plan), logged.
+
+    Each rank logs its own share (info); the main process logs them all, as a warning when
+    windows are left out of each epoch.
+
+    Raises:
+        ShareError: the files cannot be split as asked, or dataloader workers were asked for.
+    """
+    if training_args.dataloader_num_workers:
+        # Workers would split the rank's files among themselves by file count, not by windows,
+        # and each would batch its own tail: the ranks' batch counts would differ.
+        raise ShareError(f"{FLAG}: per-rank streaming reads in the training process; use --dataloader_num_workers 0")
+    counts = plan.windows_per_file("train", data_args.context_length, data_args.stride, data_args.last_window, MIN_TOKENS)
+    shares = StreamShares.plan(counts, training_args.world_size, data_args.max_train_samples)
+    lines = shares.describe()
+    logger.info(lines[training_args.process_index])
+    if training_args.should_log:
+        (logger.warning if shares.left_out else logger.info)("; ".join(lines[-1:] + lines[:-1]))
+    return shares
+
+
+__all__ = ["RankShare", "ShareError", "StreamShares", "per_rank_streaming", "plan_rank_shares", "plan_stream_shares"]

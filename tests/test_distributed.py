@@ -1,0 +1,434 @@
+# Copyright 2026 The TradeFM contributors. Licensed under the Apache License, Version 2.0.
+"""Training on two processes (CPU, gloo) through torchrun, as docs/training.md launches it.
+
+One launch runs, in the same two processes: prepared data, streaming dispatched from rank 0,
+per-rank streaming (``dispatch_batches=false``) with every rank's batches recorded, per-rank
+streaming on files that cannot be split (an error), an FSDP2 sharded checkpoint, and a prepared run
+killed with SIGKILL after its first checkpoint. A second launch resumes it; its weights must equal
+the uninterrupted prepared run's. Why torchrun and not ``accelerate launch --cpu``: accelerate
+starts several CPU processes only through MPI (``mpirun``); without it, it starts one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from contextlib import nullcontext
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from conftest import REPO_ROOT, real_path
+from safetensors.numpy import load_file
+
+from modeling_tradefm import training as rc
+from modeling_tradefm.data import StreamShares, load_tradefm_mbo, plan_splits, scan_sessions
+from modeling_tradefm.tokenization_tradefm import TradeFMTokenizer
+
+LAUNCH_TIMEOUT = 900  # seconds; the tests' own runs take about a minute, more on a busy 2-core box
+TORCHRUN = "torchrun --standalone --nproc_per_node 2"  # the launch line of docs/training.md
+TESTED_LAUNCHES = (f"{TORCHRUN} run_clm_tradefm.py",)
+
+
+def window_key(input_ids, context_ids) -> str:
+    """A window's identity: its tokens and context (the model's inputs)."""
+    return hashlib.sha1(np.ascontiguousarray(input_ids).tobytes() + np.ascontiguousarray(context_ids).tobytes()).hexdigest()
+
+
+def fsdp_plugin():
+    """accelerate's FSDP plugin with configs/accelerate/fsdp.yaml's settings (what ``accelerate launch`` builds)."""
+    from accelerate.utils import FullyShardedDataParallelPlugin
+
+    cfg = yaml.safe_load((REPO_ROOT / "configs" / "accelerate" / "fsdp.yaml").read_text())["fsdp_config"]
+    return FullyShardedDataParallelPlugin(
+        fsdp_version=cfg["fsdp_version"],
+        auto_wrap_policy=cfg["fsdp_auto_wrap_policy"].lower(),
+        transformer_cls_names_to_wrap=[cfg["fsdp_transformer_layer_cls_to_wrap"]],
+        reshard_after_forward=cfg["fsdp_reshard_after_forward"],
+        state_dict_type=cfg["fsdp_state_dict_type"],
+        activation_checkpointing=cfg["fsdp_activation_checkpointing"],
+    )
+
+
+_DRIVER = textwrap.dedent(
+    """
+    import json, os, runpy, signal, sys
+    sys.path[:0] = [{root!r}, {tests!r}]
+    import torch
+    import torch.distributed as dist
+    from modeling_tradefm.trainer import HubCheckpointCallback, TradeFMTrainer
+    from test_distributed import fsdp_scenario, window_key
+
+    rank, scenarios = int(os.environ["RANK"]), json.load(open(sys.argv[1]))
+    state = {{"kill_after": None, "record": None}}
+    train_step, on_save = TradeFMTrainer.training_step, HubCheckpointCallback.on_save
+
+    def recording_step(self, model, inputs, *args, **kwargs):
+        if state["record"] is not None:
+            state["record"].append([window_key(i.numpy(), c.numpy())
+                                    for i, c in zip(inputs["input_ids"], inputs["context_ids"])])
+        return train_step(self, model, inputs, *args, **kwargs)
+
+    def killing_save(self, args, st, control, **kwargs):
+        on_save(self, args, st, control, **kwargs)
+        if st.global_step == state["kill_after"]:
+            dist.barrier()  # every rank has written its part of the checkpoint
+            os.kill(os.getpid(), signal.SIGKILL)  # no clean-up of any kind, like a pre-emption
+
+    TradeFMTrainer.training_step, HubCheckpointCallback.on_save = recording_step, killing_save
+    for sc in scenarios:
+        out = sc["out"]
+        if sc.get("fsdp"):
+            fsdp_scenario(out)
+            continue
+        state["kill_after"], state["record"] = sc.get("kill_after"), [] if sc.get("record") else None
+        sys.argv = ["run_clm_tradefm.py", *sc["argv"]]
+        try:
+            runpy.run_path({script!r}, run_name="__main__")
+            code = 0
+        except SystemExit as exc:
+            code = exc.code
+        os.makedirs(out, exist_ok=True)
+        with open(os.path.join(out, f"rank{{rank}}.json"), "w") as fh:
+            json.dump({{"exit": code, "batches": state["record"]}}, fh)
+    """
+)
+
+
+def fsdp_scenario(out: str) -> None:
+    """In a 2-process group: FSDP2 (fsdp.yaml's wrapping), one AdamW step, accelerate's sharded save, Hub folder."""
+    import torch.distributed as dist
+    from accelerate import PartialState
+    from accelerate.utils.fsdp_utils import fsdp2_prepare_auto_wrap_policy, save_fsdp_model
+    from safetensors.torch import save_file
+    from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+    from torch.distributed.fsdp import fully_shard
+
+    from modeling_tradefm.configuration_tradefm import TradeFMConfig
+    from modeling_tradefm.modeling_tradefm import TradeFMForCausalLM
+    from modeling_tradefm.trainer import complete_sharded_checkpoint
+
+    torch.manual_seed(0)
+    model = TradeFMForCausalLM(TradeFMConfig.from_preset("tiny"))
+    plugin = fsdp_plugin()
+    policy = fsdp2_prepare_auto_wrap_policy(plugin, model)
+    for module in [m for m in model.modules() if policy(m)]:
+        fully_shard(module, reshard_after_forward=plugin.reshard_after_forward)
+    fully_shard(model, reshard_after_forward=plugin.reshard_after_forward)
+    optim = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    g = torch.Generator().manual_seed(dist.get_rank())
+    ids = torch.randint(0, model.config.vocab_size, (2, 16), generator=g)
+    model(input_ids=ids, context_ids=torch.zeros(2, 16, 3, dtype=torch.long), labels=ids).loss.backward()
+    optim.step()
+    save_fsdp_model(plugin, PartialState(), model, out)
+    full = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+    if dist.get_rank() == 0:
+        save_file({k: v.contiguous() for k, v in full.items()}, os.path.join(out, "reference.safetensors"))
+        complete_sharded_checkpoint(out, model.config)
+    dist.barrier()
+
+
+# ---------------------------------------------------------------------------------------------
+# fixtures: the two LOBSTER samples, one launch of every scenario
+# ---------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def files():
+    return [
+        str(real_path("lobster", "AAPL_2012-06-21_34200000_37800000_message_50.csv")),
+        str(real_path("lobster", "AMZN_2012-06-21_34200000_57600000_message_1.csv")),
+    ]
+
+
+def _argv(files, out, cache, *extra):
+    return [
+        "--data", *files, "--model-size", "tiny", "--context-length", "32", "--batch-size", "2",
+        "--accum-steps", "1", "--lr", "1e-3", "--output-dir", str(out), "--use_cpu", "--max_steps", "4",
+        "--save_steps", "2", "--max_eval_samples", "4", "--per_device_eval_batch_size", "2",
+        "--dataset_cache_dir", cache, "--disable_tqdm", "true", "--log_level", "info",
+        "--log_level_replica", "info", "--dataloader_num_workers", "0", "--seed", "5", "--report_to", "none", *extra,
+    ]  # fmt: skip
+
+
+PER_RANK = ["--streaming", "--accelerator_config", '{"dispatch_batches": false}', "--shuffle_buffer_size", "16"]
+
+
+def _torchrun(driver: Path, scenarios: list[dict], tmp: Path, name: str) -> subprocess.CompletedProcess:
+    plan = tmp / f"{name}.json"
+    plan.write_text(json.dumps(scenarios))
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", *TORCHRUN.split()[1:], str(driver), str(plan)],
+        env=env, cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        timeout=LAUNCH_TIMEOUT,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def runs(files, tmp_path_factory):
+    """One torchrun launch of every scenario (the kill last), then the resuming launch."""
+    tmp = tmp_path_factory.mktemp("distributed")
+    cache = str(tmp / "hf-datasets")
+    driver = tmp / "driver.py"
+    driver.write_text(_DRIVER.format(root=str(REPO_ROOT), tests=str(Path(__file__).parent),
+                                     script=str(REPO_ROOT / "run_clm_tradefm.py")))  # fmt: skip
+    out = {k: tmp / k for k in ("prepared", "streaming", "per_rank", "unsplittable", "fsdp", "killed")}
+    scenarios = [
+        {"out": str(out["prepared"]), "argv": _argv(files, out["prepared"], cache)},
+        {"out": str(out["streaming"]), "argv": _argv(files, out["streaming"], cache, "--streaming", "--max_steps", "2")},
+        {"out": str(out["per_rank"]), "record": True,
+         "argv": _argv(files, out["per_rank"], cache, *PER_RANK, "--max_train_samples", "8")},
+        {"out": str(out["unsplittable"]), "argv": _argv(files[:1], out["unsplittable"], cache, *PER_RANK)},
+        {"out": str(out["fsdp"]), "fsdp": True},
+        {"out": str(out["killed"]), "kill_after": 2, "argv": _argv(files, out["killed"], cache, "--eval_strategy", "no")},
+    ]  # fmt: skip
+    first = _torchrun(driver, scenarios, tmp, "first")
+    left = sorted(p.name for p in out["killed"].glob("checkpoint-*"))  # what the kill left, before resuming
+    resumed = None
+    if (out["killed"] / "checkpoint-2" / "trainer_state.json").exists():
+        argv = _argv(files, out["killed"], cache, "--eval_strategy", "no", "--resume_from_checkpoint", "last")
+        resumed = _torchrun(driver, [{"out": str(out["killed"]), "argv": argv}], tmp, "resumed")
+    return {"first": first, "resumed": resumed, "out": out, "cache": cache, "left_by_kill": left}
+
+
+def _ranks(folder: Path) -> list[dict]:
+    return [json.loads((folder / f"rank{r}.json").read_text()) for r in range(2)]
+
+
+def _log(run) -> str:
+    return run.stdout + run.stderr
+
+
+def _weights(folder: Path) -> dict[str, np.ndarray]:
+    return load_file(str(folder / "model.safetensors"))
+
+
+def _assert_same_weights(a: dict, b: dict, rtol=1e-5, atol=1e-6):
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_allclose(a[k], b[k], rtol=rtol, atol=atol, err_msg=k)
+
+
+# ---------------------------------------------------------------------------------------------
+# the runs
+# ---------------------------------------------------------------------------------------------
+def test_prepared_data_on_two_processes(runs):
+    folder = runs["out"]["prepared"]
+    assert [r["exit"] for r in _ranks(folder)] == [0, 0], _log(runs["first"])[-4000:]
+    assert "world_size=2" in _log(runs["first"]) or "distributed training: True" in _log(runs["first"])
+    state = json.loads((folder / "trainer_state.json").read_text())
+    assert state["global_step"] == 4
+    results = json.loads((folder / "all_results.json").read_text())
+    # 4 validation windows of 32 tokens, next-token targets counted once over both ranks
+    assert 0 < results["eval_tokens"] <= 4 * 31 and np.isfinite(results["eval_loss"])
+
+
+def test_streaming_dispatched_from_rank0_on_two_processes(runs):
+    folder = runs["out"]["streaming"]
+    assert [r["exit"] for r in _ranks(folder)] == [0, 0], _log(runs["first"])[-4000:]
+    assert json.loads((folder / "trainer_state.json").read_text())["global_step"] == 2
+    prepared = json.loads((runs["out"]["prepared"] / "all_results.json").read_text())
+    # the same first 4 validation windows, streamed from rank 0 and dispatched
+    assert json.loads((folder / "all_results.json").read_text())["eval_tokens"] == prepared["eval_tokens"]
+
+
+def _expected_shares(files) -> StreamShares:
+    plan = plan_splits(scan_sessions(files, progress=False), calib_days=30, val_days=30)
+    return StreamShares.plan(plan.windows_per_file("train", 32), 2, max_windows=8)
+
+
+def _file_windows(files, tokenizer, cache) -> dict[str, Counter]:
+    plan = plan_splits(scan_sessions(files, progress=False), calib_days=30, val_days=30)
+    out = {}
+    for path in files:
+        rows = load_tradefm_mbo({"train": [path]}, streaming=True, split="train", cache_dir=cache, context_length=32,
+                                tokenizer_config=tokenizer.to_dict(), **plan.builder_kwargs())  # fmt: skip
+        out[path] = Counter(window_key(r["input_ids"], r["context_ids"]) for r in rows.with_format("numpy"))
+    return out
+
+
+def test_per_rank_streaming_reads_each_window_once_per_epoch(runs, files):
+    """Each rank trains on its own file only, the same number of windows, none twice in an epoch."""
+    folder = runs["out"]["per_rank"]
+    ranks = _ranks(folder)
+    assert [r["exit"] for r in ranks] == [0, 0], _log(runs["first"])[-4000:]
+    shares = _expected_shares(files)
+    assert shares.quota == 4  # --max_train_samples 8 over 2 ranks
+    for line in shares.describe():
+        assert line in _log(runs["first"])  # every rank's share is logged
+    tokenizer = TradeFMTokenizer.from_dict(json.loads((folder / "config.json").read_text())["tokenizer_config"])
+    own = _file_windows(files, tokenizer, runs["cache"])
+    for r, share in enumerate(shares.shares):
+        batches = ranks[r]["batches"]
+        assert [len(b) for b in batches] == [2, 2, 2, 2]  # 4 steps x batch 2: nothing split again, nothing padded
+        allowed = sum((own[f] for f in share.files), Counter())
+        for epoch in (batches[:2], batches[2:]):  # quota 4 = 2 batches per epoch
+            seen = Counter(k for b in epoch for k in b)
+            assert sum(seen.values()) == 4 and not seen - allowed  # read from this rank's files, none twice
+    assert set(shares.shares[0].files).isdisjoint(shares.shares[1].files)
+    results = json.loads((folder / "all_results.json").read_text())
+    prepared = json.loads((runs["out"]["prepared"] / "all_results.json").read_text())
+    assert results["eval_tokens"] == prepared["eval_tokens"]  # validation: the prepared windows, exactly
+    card = (folder / "README.md").read_text()
+    assert "windows_per_rank_per_epoch" in card
+
+
+def test_per_rank_streaming_refuses_fewer_files_than_processes(runs):
+    ranks = _ranks(runs["out"]["unsplittable"])
+    assert [r["exit"] for r in ranks] == [2, 2]
+    expected = ("error: --accelerator_config dispatch_batches=false: 1 training file(s) hold windows, fewer than "
+                "the 2 processes")  # fmt: skip
+    assert _log(runs["first"]).count(expected) == 2  # one line per rank, no traceback, no hang
+
+
+def test_fsdp_sharded_checkpoint_is_a_hub_folder(runs):
+    from transformers import AutoModelForCausalLM
+
+    folder = runs["out"]["fsdp"]
+    shards = sorted(p.name for p in (folder / "pytorch_model_fsdp_0").glob("*.distcp"))
+    assert shards == ["__0_0.distcp", "__1_0.distcp"], _log(runs["first"])[-4000:]  # one shard per rank
+    for name in ("model.safetensors", "config.json", "configuration_tradefm.py", "modeling_tradefm.py"):
+        assert (folder / name).exists(), name
+    model = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=True)
+    reference = load_file(str(folder / "reference.safetensors"))
+    _assert_same_weights({k: v.detach().numpy() for k, v in model.state_dict().items() if k in reference}, reference,
+                         rtol=0, atol=0)  # fmt: skip
+    assert set(reference) <= set(model.state_dict())
+
+
+def test_resume_after_sigkill_on_two_processes_matches_uninterrupted_run(runs):
+    killed = runs["out"]["killed"]
+    first = runs["first"]
+    assert first.returncode != 0 and "SIGKILL" in _log(first), _log(first)[-4000:]
+    assert runs["left_by_kill"] == ["checkpoint-2"]
+    assert sorted(p.name for p in (killed / "checkpoint-2").glob("rng_state_*.pth")) == ["rng_state_0.pth",
+                                                                                          "rng_state_1.pth"]
+    resumed = runs["resumed"]
+    assert resumed is not None and resumed.returncode == 0, _log(resumed)[-4000:]
+    assert json.loads((killed / "trainer_state.json").read_text())["global_step"] == 4
+    straight = _weights(runs["out"]["prepared"])
+    _assert_same_weights(straight, _weights(killed))
+    # the weights did move after the checkpoint, so the comparison can fail
+    w2 = _weights(killed / "checkpoint-2")
+    assert any(not np.allclose(w2[k], straight[k]) for k in w2)
+
+
+# ---------------------------------------------------------------------------------------------
+# single process: the per-rank datasets, the FSDP wrapping, the documented launch lines
+# ---------------------------------------------------------------------------------------------
+def _fake_rank(rank: int, workers: int = 0):
+    """The TrainingArguments fields the data code reads, as rank ``rank`` of 2 sees them."""
+    return SimpleNamespace(
+        world_size=2, process_index=rank, accelerator_config=SimpleNamespace(dispatch_batches=False), data_seed=None,
+        seed=3, should_log=rank == 0, dataloader_num_workers=workers, main_process_first=lambda desc=None: nullcontext(),
+    )  # fmt: skip
+
+
+def test_per_rank_datasets_split_the_windows_between_ranks(files, tmp_path):
+    """build_datasets as each of two ranks sees it: own files, equal quota, every epoch a fresh draw of its share."""
+    data_args = rc.DataTrainingArguments(data=files, context_length=32, streaming=True, shuffle_buffer_size=8)
+    cache = str(tmp_path)
+    sessions = scan_sessions(files, progress=False)
+    plan = plan_splits(sessions, calib_days=30, val_days=30)
+    tok = TradeFMTokenizer.from_dict(rc.calibrate_tokenizer(plan.calib_files, dates=plan.calib_dates,
+                                                            token_range=plan.train_range, progress=False).to_dict())
+    data_args.dataset_cache_dir = cache
+    own = _file_windows(files, tok, cache)
+    shares = rc.plan_stream_shares(data_args, _fake_rank(0), plan)
+    assert shares.quota == min(sum(own[f].values()) for f in files)
+    for r in range(2):
+        train, evald = rc.build_datasets(data_args, _fake_rank(r), plan, {}, tok, [], shares)
+        assert not isinstance(evald, torch.utils.data.IterableDataset)  # validation prepared: exact, equal shares
+        allowed = sum((own[f] for f in shares.shares[r].files), Counter())
+        epochs = []
+        for epoch in range(2):
+            train.set_epoch(epoch)
+            seen = Counter(window_key(x["input_ids"].numpy(), x["context_ids"].numpy()) for x in train)
+            assert sum(seen.values()) == shares.quota and not seen - allowed
+            epochs.append(seen)
+        if sum(allowed.values()) > shares.quota:
+            assert epochs[0] != epochs[1]  # the windows left out change with the epoch's shuffle
+    with pytest.raises(rc.ShareError, match="--dataloader_num_workers 0"):
+        rc.plan_stream_shares(data_args, _fake_rank(0, workers=2), plan)
+
+
+def test_fsdp_config_wraps_each_decoder_layer():
+    from accelerate.utils.fsdp_utils import fsdp2_prepare_auto_wrap_policy
+
+    from modeling_tradefm.configuration_tradefm import TradeFMConfig
+    from modeling_tradefm.modeling_tradefm import TradeFMDecoderLayer, TradeFMForCausalLM
+
+    with torch.device("meta"):
+        model = TradeFMForCausalLM(TradeFMConfig.from_preset("tiny"))
+    policy = fsdp2_prepare_auto_wrap_policy(fsdp_plugin(), model)
+    wrapped = [m for m in model.modules() if policy(m)]
+    assert len(wrapped) == model.config.num_hidden_layers
+    assert all(type(m) is TradeFMDecoderLayer for m in wrapped)
+    assert wrapped == list(model.model.layers)
+
+
+def _launch_lines(text: str) -> list[str]:
+    lines, current = [], ""
+    for raw in text.splitlines():
+        line = raw.strip().removeprefix("$ ")
+        if current:
+            current += " " + line.rstrip("\\").strip()
+        elif line.startswith(("accelerate launch", "torchrun")):
+            current = line.rstrip("\\").strip()
+        else:
+            continue
+        if not raw.rstrip().endswith("\\"):
+            lines.append(re.sub(r"\s+", " ", current))
+            current = ""
+    return lines
+
+
+def _gpu_only(line: str) -> bool:
+    """A launch whose accelerate config puts it on GPUs (``use_cpu: false``), or one asking for bf16."""
+    match = re.search(r"--config_file (\S+\.yaml)", line)
+    if match:
+        return yaml.safe_load((REPO_ROOT / match.group(1)).read_text()).get("use_cpu") is False
+    return "--bf16" in line
+
+
+def test_every_documented_launch_line_is_tested_or_gpu_only():
+    readme = (REPO_ROOT / "README.md").read_text()
+    scale = readme.split("## Training at scale", 1)[1].split("\n## ", 1)[0]
+    docs = (REPO_ROOT / "docs" / "training.md").read_text()
+    lines = _launch_lines(docs) + _launch_lines(scale)
+    assert len(lines) >= 8
+    tested = TESTED_LAUNCHES + ("accelerate launch --config_file configs/accelerate/cpu.yaml run_clm_tradefm.py",)
+    untested = [line for line in lines if not _gpu_only(line) and not line.startswith(tested)]
+    assert untested == []
+    assert any(line.startswith(TESTED_LAUNCHES) for line in _launch_lines(docs))
+
+
+@pytest.mark.slow
+def test_cpu_accelerate_config_launch(files, tmp_path):
+    """docs/training.md's one-process CPU launch, as written (the demo config), with fewer steps and tiny data."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "accelerate.commands.launch", "--config_file", "configs/accelerate/cpu.yaml",
+         "run_clm_tradefm.py", "configs/train/demo_cpu.yaml", "--data", *files, "--max_steps", "2", "--save_steps", "2",
+         "--eval_steps", "2", "--max_eval_samples", "4", "--context_length", "32", "--output_dir", str(out),
+         "--dataset_cache_dir", str(tmp_path / "cache"), "--disable_tqdm", "true"],
+        env=env, cwd=str(REPO_ROOT), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=LAUNCH_TIMEOUT,
+    )  # fmt: skip
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    assert json.loads((out / "trainer_state.json").read_text())["global_step"] == 2
+
+
+def test_estimate_table_in_the_docs_is_the_scripts():
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    from estimate_training import table
+
+    assert table() in (REPO_ROOT / "docs" / "training.md").read_text()
