@@ -31,7 +31,7 @@ from conftest import REPO_ROOT, real_path
 from safetensors.numpy import load_file
 
 from modeling_tradefm import training as rc
-from modeling_tradefm.data import StreamShares, load_tradefm_mbo, plan_splits, scan_sessions
+from modeling_tradefm.data import StreamShares, adv_history_of, load_tradefm_mbo, plan_splits, scan_sessions
 from modeling_tradefm.tokenization_tradefm import TradeFMTokenizer
 
 LAUNCH_TIMEOUT = 900  # seconds; the tests' own runs take about a minute, more on a busy 2-core box
@@ -181,11 +181,13 @@ def runs(files, tmp_path_factory):
     driver.write_text(_DRIVER.format(root=str(REPO_ROOT), tests=str(Path(__file__).parent),
                                      script=str(REPO_ROOT / "run_clm_tradefm.py")))  # fmt: skip
     out = {k: tmp / k for k in ("prepared", "streaming", "per_rank", "unsplittable", "fsdp", "killed")}
+    no_save = ("--save_strategy", "no")  # only the killed run needs its checkpoints
     scenarios = [
-        {"out": str(out["prepared"]), "argv": _argv(files, out["prepared"], cache)},
-        {"out": str(out["streaming"]), "argv": _argv(files, out["streaming"], cache, "--streaming", "--max_steps", "2")},
+        {"out": str(out["prepared"]), "argv": _argv(files, out["prepared"], cache, *no_save)},
+        {"out": str(out["streaming"]),
+         "argv": _argv(files, out["streaming"], cache, *no_save, "--streaming", "--max_steps", "2")},
         {"out": str(out["per_rank"]), "record": True,
-         "argv": _argv(files, out["per_rank"], cache, *PER_RANK, "--max_train_samples", "8")},
+         "argv": _argv(files, out["per_rank"], cache, *no_save, *PER_RANK, "--max_train_samples", "8")},
         {"out": str(out["unsplittable"]), "argv": _argv(files[:1], out["unsplittable"], cache, *PER_RANK)},
         {"out": str(out["fsdp"]), "fsdp": True},
         {"out": str(out["killed"]), "kill_after": 2, "argv": _argv(files, out["killed"], cache, "--eval_strategy", "no")},
@@ -240,32 +242,41 @@ def test_streaming_dispatched_from_rank0_on_two_processes(runs):
     assert json.loads((folder / "all_results.json").read_text())["eval_tokens"] == prepared["eval_tokens"]
 
 
-def _expected_shares(files) -> StreamShares:
-    plan = plan_splits(scan_sessions(files, progress=False), calib_days=30, val_days=30)
-    return StreamShares.plan(plan.windows_per_file("train", 32), 2, max_windows=8)
+@pytest.fixture(scope="module")
+def scanned(files):
+    """The split plan and ADV history run_clm_tradefm makes of the files."""
+    sessions = scan_sessions(files, progress=False)
+    return plan_splits(sessions, calib_days=30, val_days=30), adv_history_of(sessions)
 
 
-def _file_windows(files, tokenizer, cache) -> dict[str, Counter]:
-    plan = plan_splits(scan_sessions(files, progress=False), calib_days=30, val_days=30)
-    out = {}
-    for path in files:
+_WINDOWS: dict[str, dict[str, Counter]] = {}
+
+
+def _file_windows(scanned, tokenizer, cache) -> dict[str, Counter]:
+    """Every training window of each file, as the builder cuts it alone (memoised per tokenizer)."""
+    plan, adv = scanned
+    key = json.dumps(tokenizer.to_dict(), sort_keys=True, default=str)
+    if key in _WINDOWS:
+        return _WINDOWS[key]
+    out = _WINDOWS[key] = {}
+    for path in plan.train_files:
         rows = load_tradefm_mbo({"train": [path]}, streaming=True, split="train", cache_dir=cache, context_length=32,
-                                tokenizer_config=tokenizer.to_dict(), **plan.builder_kwargs())  # fmt: skip
+                                tokenizer_config=tokenizer.to_dict(), adv_history=adv, **plan.builder_kwargs())  # fmt: skip
         out[path] = Counter(window_key(r["input_ids"], r["context_ids"]) for r in rows.with_format("numpy"))
     return out
 
 
-def test_per_rank_streaming_reads_each_window_once_per_epoch(runs, files):
+def test_per_rank_streaming_reads_each_window_once_per_epoch(runs, scanned):
     """Each rank trains on its own file only, the same number of windows, none twice in an epoch."""
     folder = runs["out"]["per_rank"]
     ranks = _ranks(folder)
     assert [r["exit"] for r in ranks] == [0, 0], _log(runs["first"])[-4000:]
-    shares = _expected_shares(files)
+    shares = StreamShares.plan(scanned[0].windows_per_file("train", 32), 2, max_windows=8)
     assert shares.quota == 4  # --max_train_samples 8 over 2 ranks
     for line in shares.describe():
         assert line in _log(runs["first"])  # every rank's share is logged
     tokenizer = TradeFMTokenizer.from_dict(json.loads((folder / "config.json").read_text())["tokenizer_config"])
-    own = _file_windows(files, tokenizer, runs["cache"])
+    own = _file_windows(scanned, tokenizer, runs["cache"])
     for r, share in enumerate(shares.shares):
         batches = ranks[r]["batches"]
         assert [len(b) for b in batches] == [2, 2, 2, 2]  # 4 steps x batch 2: nothing split again, nothing padded
@@ -332,20 +343,23 @@ def _fake_rank(rank: int, workers: int = 0):
     )  # fmt: skip
 
 
-def test_per_rank_datasets_split_the_windows_between_ranks(files, tmp_path):
+def test_per_rank_datasets_split_the_windows_between_ranks(files, scanned, tmp_path):
     """build_datasets as each of two ranks sees it: own files, equal quota, every epoch a fresh draw of its share."""
-    data_args = rc.DataTrainingArguments(data=files, context_length=32, streaming=True, shuffle_buffer_size=8)
     cache = str(tmp_path)
-    sessions = scan_sessions(files, progress=False)
-    plan = plan_splits(sessions, calib_days=30, val_days=30)
-    tok = TradeFMTokenizer.from_dict(rc.calibrate_tokenizer(plan.calib_files, dates=plan.calib_dates,
-                                                            token_range=plan.train_range, progress=False).to_dict())
-    data_args.dataset_cache_dir = cache
-    own = _file_windows(files, tok, cache)
+    data_args = rc.DataTrainingArguments(data=files, context_length=32, streaming=True, shuffle_buffer_size=8,
+                                         dataset_cache_dir=cache)  # fmt: skip
+    plan, adv = scanned
+    # the calibration run_clm_tradefm makes of these files (deterministic): the launch's windows are memoised
+    tok = rc.calibrate_tokenizer(plan.calib_files, dates=plan.calib_dates, token_range=plan.train_range,
+                                 adv_history=adv, progress=False)  # fmt: skip
+    own = _file_windows(scanned, tok, cache)
     shares = rc.plan_stream_shares(data_args, _fake_rank(0), plan)
     assert shares.quota == min(sum(own[f].values()) for f in files)
+    data_args.max_train_samples = 40  # quota 20 per rank: a short epoch to read twice
+    shares = rc.plan_stream_shares(data_args, _fake_rank(0), plan)
+    assert shares.quota == 20
     for r in range(2):
-        train, evald = rc.build_datasets(data_args, _fake_rank(r), plan, {}, tok, [], shares)
+        train, evald = rc.build_datasets(data_args, _fake_rank(r), plan, adv, tok, [], shares)
         assert not isinstance(evald, torch.utils.data.IterableDataset)  # validation prepared: exact, equal shares
         allowed = sum((own[f] for f in shares.shares[r].files), Counter())
         epochs = []

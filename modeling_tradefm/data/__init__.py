@@ -36,7 +36,7 @@ its last 10 % -- still a strictly later hold-out per instrument, never mixing wi
 the tokenizer is calibrated on the training part of the sessions only.
 
 Both access paths yield the same rows in the same order: ``as_streaming_dataset`` (files are the
-shards; ``split_dataset_by_node`` hands whole files to ranks) and ``download_and_prepare(num_proc=N)``
+shards; per-rank streaming hands whole files to ranks, :mod:`.shards`) and ``download_and_prepare(num_proc=N)``
 + ``as_dataset`` (memory-mapped Arrow; ``num_proc`` is capped at the number of files).
 
 Cross-file state: features are built one file at a time, but the liquidity tier needs a rolling ADV
