@@ -39,6 +39,7 @@ from transformers import (
 
 from .configuration_tradefm import TradeFMConfig
 from .data import (
+    RankStream,
     ShareError,
     SplitPlan,
     StreamShares,
@@ -163,7 +164,10 @@ class DataTrainingArguments:
     )
     streaming: bool = field(
         default=False,
-        metadata={"help": "Stream windows straight from the raw files (needs --max_steps) instead of preparing Arrow."},
+        metadata={
+            "help": "Stream windows straight from the raw files instead of preparing Arrow (needs --max_steps, "
+            "except per-rank streaming: --accelerator_config '{\"dispatch_batches\": false}' on several processes)."
+        },
     )
     shuffle_buffer_size: int = field(default=1000, metadata={"help": "Shuffle buffer (windows) when streaming."})
     preprocessing_num_workers: int | None = field(
@@ -466,6 +470,8 @@ def build_datasets(
         evald = _truncate(evald, data_args.max_eval_samples, isinstance(evald, datasets.IterableDataset))
     # Only the forward() inputs reach the collator; torch format skips Python lists entirely.
     train = train.select_columns(MODEL_INPUTS).with_format("torch")
+    if shares is not None:
+        train = RankStream(train, shares.quota)  # a known epoch length: epochs and resume as with prepared data
     if evald is not None:
         evald = evald.select_columns(MODEL_INPUTS).with_format("torch")
     return train, evald
@@ -606,8 +612,11 @@ def train(
         callbacks: extra ``TrainerCallback``s (run after the checkpoint callback).
     """
     setup_logging(training_args)
-    if data_args.streaming and training_args.max_steps <= 0:
-        raise UsageError("--streaming needs --max_steps > 0 (a streamed dataset has no length to count epochs by)")
+    if data_args.streaming and training_args.max_steps <= 0 and not per_rank_streaming(data_args, training_args):
+        raise UsageError(
+            "--streaming needs --max_steps > 0 (a streamed dataset has no length to count epochs by; per-rank "
+            "streaming, dispatch_batches=false, has one)"
+        )
     try:
         resume = resolve_resume(training_args.resume_from_checkpoint, training_args.output_dir)
     except ValueError as exc:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from modeling_tradefm.data import (
     IGNORE_INDEX,
+    RankStream,
     SessionInfo,
     ShareError,
     StreamShares,
@@ -117,6 +118,20 @@ def test_rank_shares_refuse_what_cannot_be_split():
         plan_rank_shares({"a": 5, "b": 0}, 2)
     with pytest.raises(ShareError, match="--max_train_samples: 3 is fewer than one window per process"):
         StreamShares.plan({"a": 5, "b": 5, "c": 5, "d": 5}, 4, max_windows=3)
+
+
+def test_rank_stream_has_its_quota_as_length_and_refuses_a_short_share():
+    class Stream(list):
+        epoch = None
+
+        def set_epoch(self, epoch):
+            self.epoch = epoch
+
+    stream = RankStream(Stream(range(5)), 5)
+    stream.set_epoch(3)
+    assert len(stream) == 5 and list(stream) == [0, 1, 2, 3, 4] and stream.dataset.epoch == 3
+    with pytest.raises(RuntimeError, match="gave 4 windows, the split plan counted 5"):
+        list(RankStream(Stream(range(4)), 5))
 
 
 # ---------------------------------------------------------------------------------------------

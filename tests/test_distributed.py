@@ -69,7 +69,7 @@ _DRIVER = textwrap.dedent(
     from test_distributed import fsdp_scenario, window_key
 
     rank, scenarios = int(os.environ["RANK"]), json.load(open(sys.argv[1]))
-    state = {{"kill_after": None, "record": None}}
+    state = {{"kill_after": None, "crash_after": None, "record": None}}
     train_step, on_save = TradeFMTrainer.training_step, HubCheckpointCallback.on_save
 
     def recording_step(self, model, inputs, *args, **kwargs):
@@ -83,6 +83,9 @@ _DRIVER = textwrap.dedent(
         if st.global_step == state["kill_after"]:
             dist.barrier()  # every rank has written its part of the checkpoint
             os.kill(os.getpid(), signal.SIGKILL)  # no clean-up of any kind, like a pre-emption
+        if st.global_step == state["crash_after"]:
+            dist.barrier()
+            raise KeyboardInterrupt("crash after the checkpoint, on every rank")
 
     TradeFMTrainer.training_step, HubCheckpointCallback.on_save = recording_step, killing_save
     for sc in scenarios:
@@ -90,13 +93,18 @@ _DRIVER = textwrap.dedent(
         if sc.get("fsdp"):
             fsdp_scenario(out)
             continue
-        state["kill_after"], state["record"] = sc.get("kill_after"), [] if sc.get("record") else None
+        state["kill_after"], state["crash_after"] = sc.get("kill_after"), sc.get("crash_after")
+        state["record"] = [] if sc.get("record") else None
         sys.argv = ["run_clm_tradefm.py", *sc["argv"]]
         try:
             runpy.run_path({script!r}, run_name="__main__")
             code = 0
         except SystemExit as exc:
             code = exc.code
+        except KeyboardInterrupt:
+            from accelerate.state import GradientState
+            GradientState._reset_state()  # the interrupted run's dataloader is still registered there
+            code = "crashed"
         os.makedirs(out, exist_ok=True)
         with open(os.path.join(out, f"rank{{rank}}.json"), "w") as fh:
             json.dump({{"exit": code, "batches": state["record"]}}, fh)
@@ -180,14 +188,21 @@ def runs(files, tmp_path_factory):
     driver = tmp / "driver.py"
     driver.write_text(_DRIVER.format(root=str(REPO_ROOT), tests=str(Path(__file__).parent),
                                      script=str(REPO_ROOT / "run_clm_tradefm.py")))  # fmt: skip
-    out = {k: tmp / k for k in ("prepared", "streaming", "per_rank", "unsplittable", "fsdp", "killed")}
+    out = {k: tmp / k for k in ("prepared", "streaming", "per_rank", "per_rank_crashed", "unsplittable", "fsdp",
+                                "killed")}  # fmt: skip
+    per_rank = (*PER_RANK, "--max_train_samples", "8")
     no_save = ("--save_strategy", "no")  # only the killed run needs its checkpoints
     scenarios = [
         {"out": str(out["prepared"]), "argv": _argv(files, out["prepared"], cache, *no_save)},
         {"out": str(out["streaming"]),
          "argv": _argv(files, out["streaming"], cache, *no_save, "--streaming", "--max_steps", "2")},
-        {"out": str(out["per_rank"]), "record": True,
-         "argv": _argv(files, out["per_rank"], cache, *no_save, *PER_RANK, "--max_train_samples", "8")},
+        {"out": str(out["per_rank"]), "record": True, "argv": _argv(files, out["per_rank"], cache, *no_save, *per_rank)},
+        # 2 batches per epoch: a crash after step 3, in the second epoch, then the resume
+        {"out": str(out["per_rank_crashed"]), "crash_after": 3,
+         "argv": _argv(files, out["per_rank_crashed"], cache, *per_rank, "--save_steps", "3")},
+        {"out": str(out["per_rank_crashed"]) + "-resumed", "record": True,
+         "argv": _argv(files, out["per_rank_crashed"], cache, *per_rank, "--save_steps", "3",
+                       "--resume_from_checkpoint", "last")},
         {"out": str(out["unsplittable"]), "argv": _argv(files[:1], out["unsplittable"], cache, *PER_RANK)},
         {"out": str(out["fsdp"]), "fsdp": True},
         {"out": str(out["killed"]), "kill_after": 2, "argv": _argv(files, out["killed"], cache, "--eval_strategy", "no")},
@@ -266,6 +281,16 @@ def _file_windows(scanned, tokenizer, cache) -> dict[str, Counter]:
     return out
 
 
+def _rank_stream(scanned, tokenizer, cache, files, seed, quota, epoch) -> list[str]:
+    """The windows a rank reading ``files`` takes in ``epoch`` (build_datasets' shuffle and quota)."""
+    plan, adv = scanned
+    ds = load_tradefm_mbo({"train": list(files)}, streaming=True, split="train", cache_dir=cache, context_length=32,
+                          tokenizer_config=tokenizer.to_dict(), adv_history=adv, **plan.builder_kwargs())  # fmt: skip
+    ds = ds.shuffle(seed=seed, buffer_size=16).take(quota)
+    ds.set_epoch(epoch)
+    return [window_key(r["input_ids"], r["context_ids"]) for r in ds.with_format("numpy")]
+
+
 def test_per_rank_streaming_reads_each_window_once_per_epoch(runs, scanned):
     """Each rank trains on its own file only, the same number of windows, none twice in an epoch."""
     folder = runs["out"]["per_rank"]
@@ -281,15 +306,31 @@ def test_per_rank_streaming_reads_each_window_once_per_epoch(runs, scanned):
         batches = ranks[r]["batches"]
         assert [len(b) for b in batches] == [2, 2, 2, 2]  # 4 steps x batch 2: nothing split again, nothing padded
         allowed = sum((own[f] for f in share.files), Counter())
-        for epoch in (batches[:2], batches[2:]):  # quota 4 = 2 batches per epoch
-            seen = Counter(k for b in epoch for k in b)
-            assert sum(seen.values()) == 4 and not seen - allowed  # read from this rank's files, none twice
+        for epoch, steps in enumerate((batches[:2], batches[2:])):  # quota 4 = 2 batches per epoch
+            seen = [k for b in steps for k in b]
+            assert len(set(seen)) == 4 and not Counter(seen) - allowed  # from this rank's files, none twice
+            # exactly the first 4 windows of this rank's shuffled stream in that epoch, in order
+            assert seen == _rank_stream(scanned, tokenizer, runs["cache"], share.files, seed=5, quota=4, epoch=epoch)
     assert set(shares.shares[0].files).isdisjoint(shares.shares[1].files)
     results = json.loads((folder / "all_results.json").read_text())
     prepared = json.loads((runs["out"]["prepared"] / "all_results.json").read_text())
     assert results["eval_tokens"] == prepared["eval_tokens"]  # validation: the prepared windows, exactly
     card = (folder / "README.md").read_text()
     assert "windows_per_rank_per_epoch" in card
+
+
+def test_per_rank_streaming_resumes_mid_epoch_like_an_uninterrupted_run(runs):
+    """The share's known length lets the Trainer count epochs: a resume skips to the right batch of the right epoch."""
+    crashed = runs["out"]["per_rank_crashed"]
+    assert [r["exit"] for r in _ranks(crashed)] == ["crashed", "crashed"], _log(runs["first"])[-4000:]
+    resumed = _ranks(Path(str(crashed) + "-resumed"))
+    assert [r["exit"] for r in resumed] == [0, 0], _log(runs["first"])[-4000:]
+    state = json.loads((crashed / "trainer_state.json").read_text())
+    assert state["global_step"] == 4 and state["epoch"] == 2.0
+    straight = _ranks(runs["out"]["per_rank"])
+    for r in range(2):
+        assert resumed[r]["batches"] == straight[r]["batches"][3:]  # only step 4 left: the same windows
+    _assert_same_weights(_weights(runs["out"]["per_rank"]), _weights(crashed))
 
 
 def test_per_rank_streaming_refuses_fewer_files_than_processes(runs):
@@ -361,6 +402,7 @@ def test_per_rank_datasets_split_the_windows_between_ranks(files, scanned, tmp_p
     for r in range(2):
         train, evald = rc.build_datasets(data_args, _fake_rank(r), plan, adv, tok, [], shares)
         assert not isinstance(evald, torch.utils.data.IterableDataset)  # validation prepared: exact, equal shares
+        assert len(train) == shares.quota
         allowed = sum((own[f] for f in shares.shares[r].files), Counter())
         epochs = []
         for epoch in range(2):

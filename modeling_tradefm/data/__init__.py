@@ -58,7 +58,15 @@ in the repository is the design card's builder module: it re-exports these names
 from __future__ import annotations
 
 from .builder import TradeFMMBO, TradeFMMBOConfig, code_hash, load_tradefm_mbo
-from .shards import RankShare, ShareError, StreamShares, per_rank_streaming, plan_rank_shares, plan_stream_shares
+from .shards import (
+    RankShare,
+    RankStream,
+    ShareError,
+    StreamShares,
+    per_rank_streaming,
+    plan_rank_shares,
+    plan_stream_shares,
+)
 from .splits import (
     VAL_MODES,
     SessionInfo,
@@ -79,6 +87,7 @@ __all__ = [
     "NUM_CONTEXT_FIELDS",
     "VAL_MODES",
     "RankShare",
+    "RankStream",
     "SessionInfo",
     "ShareError",
     "SplitPlan",

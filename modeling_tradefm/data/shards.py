@@ -14,12 +14,18 @@ the window counts of the split plan (:meth:`SplitPlan.windows_per_file`):
   (which ones changes with the epoch's shuffle). The counts are logged and put in the model card;
 * no window is read by two processes, and fewer files holding windows than processes is an error
   (a process with nothing to read would leave the others waiting in their first all-reduce).
+
+Since every process's epoch has a known length, :class:`RankStream` gives the stream a ``len``:
+the Trainer then counts epochs (``--num_train_epochs`` works without ``--max_steps``) and a resumed
+run skips to the right batch of the right epoch, as with prepared data.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+
+import torch
 
 from .windows import MIN_TOKENS
 
@@ -121,6 +127,33 @@ class StreamShares:
         }
 
 
+class RankStream(torch.utils.data.IterableDataset):
+    """One process's share: a stream of exactly ``quota`` windows per epoch, with that length.
+
+    Args:
+        dataset: the process's ``datasets.IterableDataset`` (shuffled, ``take(quota)``).
+        quota: windows per epoch (:attr:`StreamShares.quota`).
+    """
+
+    def __init__(self, dataset, quota: int):
+        self.dataset, self.quota = dataset, int(quota)
+
+    def __len__(self) -> int:
+        return self.quota
+
+    def set_epoch(self, epoch: int) -> None:
+        self.dataset.set_epoch(epoch)
+
+    def __iter__(self):
+        n = 0
+        for row in self.dataset:
+            n += 1
+            yield row
+        if n != self.quota:
+            # The ranks would then disagree on the number of steps: stop here rather than hang in an all-reduce.
+            raise RuntimeError(f"per-rank streaming: this rank's files gave {n} windows, the split plan counted {self.quota}")
+
+
 def per_rank_streaming(data_args, training_args) -> bool:
     """Whether every process streams its own files: ``--streaming`` + ``dispatch_batches=false`` on several ranks."""
     return bool(
@@ -152,4 +185,12 @@ def plan_stream_shares(data_args, training_args, plan) -> StreamShares:
     return shares
 
 
-__all__ = ["RankShare", "ShareError", "StreamShares", "per_rank_streaming", "plan_rank_shares", "plan_stream_shares"]
+__all__ = [
+    "RankShare",
+    "RankStream",
+    "ShareError",
+    "StreamShares",
+    "per_rank_streaming",
+    "plan_rank_shares",
+    "plan_stream_shares",
+]
