@@ -223,12 +223,15 @@ class TradeFMTrainer(Trainer):
     def get_train_dataloader(self) -> DataLoader:
         if not self.train_dataset_is_rank_local or self.args.world_size == 1:
             return super().get_train_dataloader()
+        workers = self.args.dataloader_num_workers
         loader = DataLoader(
-            self.train_dataset,
+            self.train_dataset,  # a RankStream: worker i reads part i of this process's share
             batch_size=self._train_batch_size,
             collate_fn=self._get_collator_with_removed_columns(self.data_collator, description="Training"),
-            num_workers=0,  # plan_stream_shares requires it: workers would re-split the share unevenly
+            num_workers=workers,
             pin_memory=self.args.dataloader_pin_memory,
+            prefetch_factor=self.args.dataloader_prefetch_factor if workers else None,
+            multiprocessing_context=self.args.dataloader_multiprocessing_context if workers else None,
         )
         # accelerate's own preparation (device placement, end-of-dataloader tracking for gradient
         # accumulation), as for one process: the share is not split again.

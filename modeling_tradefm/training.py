@@ -430,8 +430,8 @@ def build_datasets(
     """The train and (possibly ``None``) eval datasets of the plan, holding only the model's inputs.
 
     Streaming shuffles the training windows with a fixed seed. With ``shares`` (per-rank
-    streaming) this process streams only its own files and takes ``shares.quota`` windows per
-    epoch, and the validation windows are prepared (Arrow) instead: a map-style dataset is what
+    streaming) this process streams only its own files, ``shares.quota`` windows per dataloader
+    worker per epoch (:class:`RankStream`), and the validation windows are prepared (Arrow) instead: a map-style dataset is what
     gives every rank an equal, exact share of them (accelerate pads it evenly and drops the
     padding from the gathered metrics), where file shares of a stream would be uneven.
     """
@@ -451,9 +451,15 @@ def build_datasets(
     load = dict(num_proc=data_args.preprocessing_num_workers, cache_dir=data_args.dataset_cache_dir, **builder_cfg)
     seed = training_args.data_seed if training_args.data_seed is not None else training_args.seed
     if shares is not None:
-        mine = list(shares.shares[training_args.process_index].files)
-        train = load_tradefm_mbo({"train": mine}, streaming=True, split="train", **load)
-        train = train.shuffle(seed=seed, buffer_size=data_args.shuffle_buffer_size).take(shares.quota)
+        parts = [
+            load_tradefm_mbo({"train": list(files)}, streaming=True, split="train", **load)
+            .shuffle(seed=seed, buffer_size=data_args.shuffle_buffer_size)
+            .take(shares.quota)
+            .select_columns(MODEL_INPUTS)
+            .with_format("torch")
+            for files in shares.shares[training_args.process_index].parts
+        ]
+        train = RankStream(parts, shares.quota)  # a known epoch length: epochs and resume as with prepared data
         evald = None
         if data_files.get("validation"):
             with training_args.main_process_first(desc="tokenize and window the validation sessions"):
@@ -469,9 +475,8 @@ def build_datasets(
     if evald is not None:
         evald = _truncate(evald, data_args.max_eval_samples, isinstance(evald, datasets.IterableDataset))
     # Only the forward() inputs reach the collator; torch format skips Python lists entirely.
-    train = train.select_columns(MODEL_INPUTS).with_format("torch")
-    if shares is not None:
-        train = RankStream(train, shares.quota)  # a known epoch length: epochs and resume as with prepared data
+    if shares is None:
+        train = train.select_columns(MODEL_INPUTS).with_format("torch")
     if evald is not None:
         evald = evald.select_columns(MODEL_INPUTS).with_format("torch")
     return train, evald

@@ -120,18 +120,32 @@ def test_rank_shares_refuse_what_cannot_be_split():
         StreamShares.plan({"a": 5, "b": 5, "c": 5, "d": 5}, 4, max_windows=3)
 
 
+def test_rank_shares_with_workers_give_every_worker_whole_batches():
+    # 4 parts (2 ranks x 2 workers): f(6) -> p0, a(5) -> p1, c(4) -> p2, b(3) -> p3, e(2) -> p3, d(1) -> p2
+    counts = {"a": 5, "b": 3, "c": 4, "d": 1, "e": 2, "f": 6}
+    shares = plan_rank_shares(counts, 2, workers=2)
+    assert [(s.parts, s.part_windows) for s in shares] == [((("f",), ("a",)), (6, 5)), ((("c", "d"), ("b", "e")), (5, 5))]
+    plan = StreamShares.plan(counts, 2, workers=2, batch_size=2)
+    assert plan.quota == 4 and plan.per_rank == 8 and plan.left_out == 21 - 16  # 5 rounded down to whole batches
+    assert plan.describe()[0] == "rank 0/2: 2 file(s), 11 windows, takes 8 per epoch over 2 dataloader workers (3 left out of each epoch)"
+    with pytest.raises(ShareError, match="fewer than the 2 processes x 4 dataloader workers"):
+        plan_rank_shares(counts, 2, workers=4)
+    with pytest.raises(ShareError, match="fewer than one batch \\(8\\) per process and worker"):
+        StreamShares.plan(counts, 2, workers=2, batch_size=8)
+
+
 def test_rank_stream_has_its_quota_as_length_and_refuses_a_short_share():
-    class Stream(list):
-        epoch = None
+    import datasets
 
-        def set_epoch(self, epoch):
-            self.epoch = epoch
+    def part(n):
+        return datasets.IterableDataset.from_generator(lambda: ({"x": i} for i in range(n))).with_format("torch")
 
-    stream = RankStream(Stream(range(5)), 5)
-    stream.set_epoch(3)
-    assert len(stream) == 5 and list(stream) == [0, 1, 2, 3, 4] and stream.dataset.epoch == 3
-    with pytest.raises(RuntimeError, match="gave 4 windows, the split plan counted 5"):
-        list(RankStream(Stream(range(4)), 5))
+    stream = RankStream([part(3), part(3)], 3)
+    stream.set_epoch(2)
+    assert len(stream) == 6 and [int(r["x"]) for r in stream] == [0, 1, 2, 0, 1, 2]
+    assert all(p._epoch == 2 for p in stream.parts)
+    with pytest.raises(RuntimeError, match="a part gave 4 windows, the split plan counted 5"):
+        list(RankStream([part(4)], 5))
 
 
 # ---------------------------------------------------------------------------------------------

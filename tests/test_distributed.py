@@ -286,9 +286,9 @@ def _rank_stream(scanned, tokenizer, cache, files, seed, quota, epoch) -> list[s
     plan, adv = scanned
     ds = load_tradefm_mbo({"train": list(files)}, streaming=True, split="train", cache_dir=cache, context_length=32,
                           tokenizer_config=tokenizer.to_dict(), adv_history=adv, **plan.builder_kwargs())  # fmt: skip
-    ds = ds.shuffle(seed=seed, buffer_size=16).take(quota)
-    ds.set_epoch(epoch)
-    return [window_key(r["input_ids"], r["context_ids"]) for r in ds.with_format("numpy")]
+    ds = ds.shuffle(seed=seed, buffer_size=16).take(quota).with_format("numpy")
+    ds.set_epoch(epoch)  # after with_format, which starts a copy at epoch 0
+    return [window_key(r["input_ids"], r["context_ids"]) for r in ds]
 
 
 def test_per_rank_streaming_reads_each_window_once_per_epoch(runs, scanned):
@@ -376,11 +376,13 @@ def test_resume_after_sigkill_on_two_processes_matches_uninterrupted_run(runs):
 # ---------------------------------------------------------------------------------------------
 # single process: the per-rank datasets, the FSDP wrapping, the documented launch lines
 # ---------------------------------------------------------------------------------------------
-def _fake_rank(rank: int, workers: int = 0):
-    """The TrainingArguments fields the data code reads, as rank ``rank`` of 2 sees them."""
+def _fake_rank(rank: int, world_size: int = 2, workers: int = 0, persistent: bool = False):
+    """The TrainingArguments fields the data code reads, as rank ``rank`` of ``world_size`` sees them."""
     return SimpleNamespace(
-        world_size=2, process_index=rank, accelerator_config=SimpleNamespace(dispatch_batches=False), data_seed=None,
-        seed=3, should_log=rank == 0, dataloader_num_workers=workers, main_process_first=lambda desc=None: nullcontext(),
+        world_size=world_size, process_index=rank, accelerator_config=SimpleNamespace(dispatch_batches=False),
+        data_seed=None, seed=3, should_log=rank == 0, dataloader_num_workers=workers,
+        dataloader_persistent_workers=persistent, per_device_train_batch_size=2,
+        main_process_first=lambda desc=None: nullcontext(),
     )  # fmt: skip
 
 
@@ -412,8 +414,32 @@ def test_per_rank_datasets_split_the_windows_between_ranks(files, scanned, tmp_p
             epochs.append(seen)
         if sum(allowed.values()) > shares.quota:
             assert epochs[0] != epochs[1]  # the windows left out change with the epoch's shuffle
-    with pytest.raises(rc.ShareError, match="--dataloader_num_workers 0"):
-        rc.plan_stream_shares(data_args, _fake_rank(0, workers=2), plan)
+
+
+def test_per_rank_stream_with_dataloader_workers(files, scanned, tmp_path):
+    """Worker i of a DataLoader reads part i only; the loader's length is the number of batches it yields."""
+    from torch.utils.data import DataLoader
+    from transformers import default_data_collator
+
+    plan, adv = scanned
+    data_args = rc.DataTrainingArguments(data=files, context_length=32, streaming=True, shuffle_buffer_size=8,
+                                         dataset_cache_dir=str(tmp_path), max_train_samples=16)  # fmt: skip
+    tok = rc.calibrate_tokenizer(plan.calib_files, dates=plan.calib_dates, token_range=plan.train_range,
+                                 adv_history=adv, progress=False)  # fmt: skip
+    own = _file_windows(scanned, tok, str(tmp_path))
+    args = _fake_rank(0, world_size=1, workers=2)
+    shares = rc.plan_stream_shares(data_args, args, plan)
+    assert shares.quota == 8 and [len(p) for p in shares.shares[0].parts] == [1, 1]  # one file per worker
+    train, _ = rc.build_datasets(data_args, args, plan, adv, tok, [], shares)
+    loader = DataLoader(train, batch_size=2, num_workers=2, collate_fn=default_data_collator)
+    batches = [[window_key(i.numpy(), c.numpy()) for i, c in zip(b["input_ids"], b["context_ids"], strict=True)]
+               for b in loader]  # fmt: skip
+    assert len(batches) == len(loader) == 8  # 2 workers x 4 full batches
+    for w, part in enumerate(shares.shares[0].parts):  # the loader takes its workers' batches in turn
+        seen = Counter(k for b in batches[w::2] for k in b)
+        assert sum(seen.values()) == 8 and not seen - own[part[0]]
+    with pytest.raises(rc.ShareError, match="dataloader_persistent_workers"):
+        rc.plan_stream_shares(data_args, _fake_rank(0, workers=2, persistent=True), plan)
 
 
 def test_fsdp_config_wraps_each_decoder_layer():
