@@ -188,8 +188,8 @@ def runs(files, tmp_path_factory):
     driver = tmp / "driver.py"
     driver.write_text(_DRIVER.format(root=str(REPO_ROOT), tests=str(Path(__file__).parent),
                                      script=str(REPO_ROOT / "run_clm_tradefm.py")))  # fmt: skip
-    out = {k: tmp / k for k in ("prepared", "streaming", "per_rank", "per_rank_crashed", "unsplittable", "fsdp",
-                                "killed")}  # fmt: skip
+    out = {k: tmp / k for k in ("prepared", "streaming", "per_rank", "per_rank_worker", "per_rank_crashed",
+                                "unsplittable", "fsdp", "killed")}  # fmt: skip
     per_rank = (*PER_RANK, "--max_train_samples", "8")
     no_save = ("--save_strategy", "no")  # only the killed run needs its checkpoints
     scenarios = [
@@ -197,6 +197,8 @@ def runs(files, tmp_path_factory):
         {"out": str(out["streaming"]),
          "argv": _argv(files, out["streaming"], cache, *no_save, "--streaming", "--max_steps", "2")},
         {"out": str(out["per_rank"]), "record": True, "argv": _argv(files, out["per_rank"], cache, *no_save, *per_rank)},
+        {"out": str(out["per_rank_worker"]), "record": True,
+         "argv": _argv(files, out["per_rank_worker"], cache, *no_save, *per_rank, "--dataloader_num_workers", "1")},
         # 2 batches per epoch: a crash after step 3, in the second epoch, then the resume
         {"out": str(out["per_rank_crashed"]), "crash_after": 3,
          "argv": _argv(files, out["per_rank_crashed"], cache, *per_rank, "--save_steps", "3")},
@@ -317,6 +319,14 @@ def test_per_rank_streaming_reads_each_window_once_per_epoch(runs, scanned):
     assert results["eval_tokens"] == prepared["eval_tokens"]  # validation: the prepared windows, exactly
     card = (folder / "README.md").read_text()
     assert "windows_per_rank_per_epoch" in card
+
+
+def test_per_rank_streaming_through_a_dataloader_worker_reads_the_same(runs):
+    """A worker process reading each rank's part gives the same batches and weights as the rank reading itself."""
+    worker, alone = _ranks(runs["out"]["per_rank_worker"]), _ranks(runs["out"]["per_rank"])
+    assert [r["exit"] for r in worker] == [0, 0], _log(runs["first"])[-4000:]
+    assert [r["batches"] for r in worker] == [r["batches"] for r in alone]
+    _assert_same_weights(_weights(runs["out"]["per_rank"]), _weights(runs["out"]["per_rank_worker"]))
 
 
 def test_per_rank_streaming_resumes_mid_epoch_like_an_uninterrupted_run(runs):
