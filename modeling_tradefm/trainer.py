@@ -13,11 +13,14 @@ import json
 import logging
 import math
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 import transformers
+from accelerate.data_loader import prepare_data_loader
+from torch.utils.data import DataLoader
 from transformers import Trainer, TrainerCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
@@ -27,6 +30,7 @@ from .model_card import write_model_card
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_FILES = ("config.json", "configuration_tradefm.py", "modeling_tradefm.py", "README.md")
+FSDP_SHARDS = "pytorch_model_fsdp_0"  # accelerate's folder of a SHARDED_STATE_DICT model checkpoint (DCP)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -136,6 +140,36 @@ class TokenMetrics:
 # ---------------------------------------------------------------------------------------------
 # checkpoints
 # ---------------------------------------------------------------------------------------------
+def complete_sharded_checkpoint(folder: str | os.PathLike, config) -> bool:
+    """Add the Hub files to an FSDP ``SHARDED_STATE_DICT`` checkpoint (call on one process).
+
+    Under FSDP with sharded state dicts the Trainer writes the weights only as
+    ``pytorch_model_fsdp_0/`` (torch.distributed.checkpoint, one file per rank: what resuming
+    needs) and no ``model.safetensors`` or ``config.json``. This merges the shards into one state
+    dict and saves it with ``TradeFMForCausalLM.save_pretrained`` next to them (weights, config,
+    remote code, generation config), so the checkpoint loads with ``from_pretrained`` too.
+
+    Returns:
+        True if the folder was completed, False if it holds no shards or already has its weights.
+    """
+    from torch.distributed.checkpoint.format_utils import dcp_to_torch_save
+
+    from .modeling_tradefm import TradeFMForCausalLM
+
+    folder = Path(folder)
+    if not (folder / FSDP_SHARDS).is_dir() or (folder / "model.safetensors").exists():
+        return False
+    with tempfile.TemporaryDirectory(dir=folder) as tmp:
+        dcp_to_torch_save(folder / FSDP_SHARDS, Path(tmp) / "model.pt")
+        state = torch.load(Path(tmp) / "model.pt", weights_only=True)
+    state = state.get("model", state)  # accelerate saves {"model": state_dict}
+    with torch.device("meta"):
+        model = TradeFMForCausalLM(config)
+    model.load_state_dict(state, strict=True, assign=True)
+    model.save_pretrained(folder)
+    return True
+
+
 def _latest_eval_metrics(log_history: list[dict]) -> dict[str, float] | None:
     for entry in reversed(log_history):
         if "eval_loss" in entry:
@@ -163,6 +197,7 @@ class HubCheckpointCallback(TrainerCallback):
         config = getattr(model, "config", None)
         if config is None:
             config = transformers.AutoConfig.from_pretrained(folder)
+        complete_sharded_checkpoint(folder, config)
         write_model_card(folder, config, metrics=_latest_eval_metrics(state.log_history), data=self.data_card)
         missing = [f for f in CHECKPOINT_FILES if not (folder / f).exists()]
         if not any((folder / w).exists() for w in ("model.safetensors", "model.safetensors.index.json")):
@@ -172,9 +207,40 @@ class HubCheckpointCallback(TrainerCallback):
 
 
 class TradeFMTrainer(Trainer):
-    """``Trainer`` whose model card is TradeFM's (``push_to_hub`` would otherwise overwrite it)."""
+    """``Trainer`` with TradeFM's model card (``push_to_hub`` would otherwise overwrite it) and rank-local training data.
+
+    ``train_dataset_is_rank_local``: the training dataset already holds this process's share only
+    (per-rank streaming, :mod:`modeling_tradefm.data.shards`), so the dataloader must not split it
+    again. ``accelerator.prepare`` would: a ``datasets.IterableDataset`` with fewer shards than
+    processes is wrapped in an ``IterableDatasetShard`` that keeps 1 batch in N of the share (the
+    rest silently dropped) and pads the last one with repeats, and one with more shards is
+    re-sharded by file.
+    """
 
     data_card: dict | None = None
+    train_dataset_is_rank_local: bool = False
+
+    def get_train_dataloader(self) -> DataLoader:
+        if not self.train_dataset_is_rank_local or self.args.world_size == 1:
+            return super().get_train_dataloader()
+        workers = self.args.dataloader_num_workers
+        loader = DataLoader(
+            self.train_dataset,  # a RankStream: worker i reads part i of this process's share
+            batch_size=self._train_batch_size,
+            collate_fn=self._get_collator_with_removed_columns(self.data_collator, description="Training"),
+            num_workers=workers,
+            pin_memory=self.args.dataloader_pin_memory,
+            prefetch_factor=self.args.dataloader_prefetch_factor if workers else None,
+            multiprocessing_context=self.args.dataloader_multiprocessing_context if workers else None,
+        )
+        # accelerate's own preparation (device placement, end-of-dataloader tracking for gradient
+        # accumulation), as for one process: the share is not split again.
+        prepared = prepare_data_loader(
+            loader, self.accelerator.device, num_processes=1, process_index=0, put_on_device=True,
+            dispatch_batches=False, non_blocking=self.accelerator.non_blocking,
+        )  # fmt: skip
+        self.accelerator._dataloaders.append(prepared)  # as Accelerator.prepare_data_loader records it
+        return prepared
 
     def create_model_card(self, *args, **kwargs) -> None:
         if not self.is_world_process_zero():
@@ -189,6 +255,7 @@ class TradeFMTrainer(Trainer):
 
 __all__ = [
     "CHECKPOINT_FILES",
+    "complete_sharded_checkpoint",
     "HubCheckpointCallback",
     "TokenMetrics",
     "TradeFMTrainer",

@@ -1,10 +1,10 @@
 # Copyright 2026 The TradeFM contributors. Licensed under the Apache License, Version 2.0.
-"""Training a TradeFM causal model with the HF Trainer: arguments, data, model, the training run.
+"""Training a TradeFM causal model with the HF Trainer: data, model, the training run.
 
 The library behind ``run_clm_tradefm.py`` (the run_clm.py-style example script in the repository)
 and ``tradefm train`` (the same flags, from an installed package); the script's docstring is the
 user guide, docs/training.md the details. Shape of run_clm.py: three argument dataclasses parsed by
-``HfArgumentParser``, logging, ``set_seed``, data under ``main_process_first``, ``Trainer``, metrics,
+``HfArgumentParser`` (:mod:`modeling_tradefm.training_args`, re-exported here), logging, ``set_seed``, data under ``main_process_first``, ``Trainer``, metrics,
 ``save_state``, model card / ``push_to_hub``. Raw files become windows through
 :mod:`modeling_tradefm.data` (split plan, frozen calibrated tokenizer, per-session windows); the
 Trainer's TradeFM parts (resume, metrics, Hub-complete checkpoints) are in :mod:`modeling_tradefm.trainer`.
@@ -22,15 +22,14 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import datasets
 import torch
 import transformers
 from transformers import (
-    HfArgumentParser,
     TrainerCallback,
     TrainingArguments,
     default_data_collator,
@@ -39,19 +38,24 @@ from transformers import (
 
 from .configuration_tradefm import TradeFMConfig
 from .data import (
+    RankStream,
+    ShareError,
     SplitPlan,
+    StreamShares,
     adv_history_of,
     calibrate_tokenizer,
     code_hash,
     load_tradefm_mbo,
+    per_rank_streaming,
     plan_splits,
+    plan_stream_shares,
     scan_sessions,
+    session_tokens_of,
 )
 from .errors import DataError
 from .hub import resolve_folder
 from .io import expand_paths
 from .modeling_tradefm import TradeFMForCausalLM
-from .resources import did_you_mean, load_config_file
 from .tokenization_tradefm import TradeFMTokenizer
 from .trainer import (
     HubCheckpointCallback,
@@ -60,246 +64,17 @@ from .trainer import (
     preprocess_logits_for_metrics,
     resolve_resume,
 )
+from .training_args import (
+    DataTrainingArguments,
+    ModelArguments,
+    TradeFMTrainingArguments,
+    UsageError,
+    parse_args,
+)
 
 logger = logging.getLogger(__name__)
 
-MODEL_SIZES = ("tiny", "125M", "250M", "500M")
 MODEL_INPUTS = ["input_ids", "context_ids", "labels"]
-# Short flags of the seed command line -> TrainingArguments fields (also accepted as config-file keys).
-SHORT_FLAGS = {
-    "epochs": "num_train_epochs",
-    "batch_size": "per_device_train_batch_size",
-    "accum_steps": "gradient_accumulation_steps",
-    "lr": "learning_rate",
-}
-CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
-
-
-class UsageError(ValueError):
-    """A bad flag, flag value, config key or argument combination; the message starts with the flag."""
-
-
-# ---------------------------------------------------------------------------------------------
-# arguments
-# ---------------------------------------------------------------------------------------------
-@dataclass
-class ModelArguments:
-    """Which model to train: a preset or a config file from scratch, or an existing checkpoint."""
-
-    model_size: Literal["tiny", "125M", "250M", "500M"] = field(
-        default="500M",
-        metadata={"help": "Architecture preset for training from scratch (TradeFMConfig.from_preset)."},
-    )
-    model_name_or_path: str | None = field(
-        default=None,
-        metadata={"help": "A TradeFM checkpoint (folder or Hub id) to continue training from, instead of a preset."},
-    )
-    config_name: str | None = field(
-        default=None, metadata={"help": "A TradeFMConfig JSON file (e.g. configs/model/...) instead of a preset."}
-    )
-    config_overrides: str | None = field(
-        default=None,
-        metadata={"help": "Override config fields when training from scratch, e.g. 'num_hidden_layers=2,hidden_size=64'."},
-    )
-    cache_dir: str | None = field(default=None, metadata={"help": "Where to cache models downloaded from the Hub."})
-    model_revision: str = field(default="main", metadata={"help": "Hub revision (branch, tag or commit) of the model."})
-    token: str | None = field(default=None, metadata={"help": "Hub token (default: the one from `hf auth login`)."})
-    dtype: Literal["auto", "bfloat16", "float16", "float32"] | None = field(
-        default=None,
-        metadata={"help": "dtype to load --model_name_or_path in; mixed precision is --bf16/--fp16 instead."},
-    )
-
-    def __post_init__(self):
-        if not self.config_overrides:  # "" (e.g. overriding a config file's value) means none
-            self.config_overrides = None
-        if self.config_overrides is not None and self.model_name_or_path is not None:
-            raise ValueError("--config_overrides can't be used with --model_name_or_path")
-
-
-@dataclass
-class DataTrainingArguments:
-    """Which data to train and evaluate on, and how it is split, tokenized and windowed."""
-
-    data: list[str] | None = field(
-        default=None,
-        metadata={"help": "Raw MBO / LOBSTER files: paths, globs (quote them) or several of each."},
-    )
-    validation_data: list[str] | None = field(
-        default=None,
-        metadata={"help": "Explicit validation files; replaces the --val-days rule (all --data then trains)."},
-    )
-    calib_days: int = field(
-        default=30, metadata={"help": "Calibrate the tokenizer on the first N trading dates (then frozen)."}
-    )
-    val_days: int = field(default=30, metadata={"help": "Validation = the trailing N trading dates."})
-    val_mode: Literal["auto", "days", "tail", "none"] = field(
-        default="auto",
-        metadata={
-            "help": "'days': trailing --val-days dates; 'tail': the last --val-fraction of every session; "
-            "'auto': 'days' if there are more than --val-days dates, else 'tail' (tiny data); 'none'."
-        },
-    )
-    val_fraction: float = field(default=0.1, metadata={"help": "Held-out tail of each session in 'tail' mode."})
-    context_length: int = field(default=1024, metadata={"help": "Window length in events (tokens)."})
-    stride: int | None = field(
-        default=None, metadata={"help": "Step between windows of a session (default: --context-length, no overlap)."}
-    )
-    last_window: Literal["pad", "drop"] = field(
-        default="pad", metadata={"help": "Last partial window of a session: right-pad (labels -100) or drop."}
-    )
-    tokenizer_name_or_path: str | None = field(
-        default=None,
-        metadata={"help": "A calibrated tokenizer (its folder, or a checkpoint whose config.json holds one)."},
-    )
-    feature_config: str | None = field(
-        default=None, metadata={"help": "FeatureConfig fields as a JSON object or a .json file path."}
-    )
-    read_options: str | None = field(
-        default=None, metadata={"help": "Keyword arguments for modeling_tradefm.io.read_file, as JSON."}
-    )
-    streaming: bool = field(
-        default=False,
-        metadata={"help": "Stream windows straight from the raw files (needs --max_steps) instead of preparing Arrow."},
-    )
-    shuffle_buffer_size: int = field(default=1000, metadata={"help": "Shuffle buffer (windows) when streaming."})
-    preprocessing_num_workers: int | None = field(
-        default=None, metadata={"help": "Processes preparing the Arrow dataset (capped at the number of files)."}
-    )
-    dataset_cache_dir: str | None = field(
-        default=None, metadata={"help": "datasets cache folder for the prepared windows (default: HF cache)."}
-    )
-    max_train_samples: int | None = field(default=None, metadata={"help": "Truncate training to N windows."})
-    max_eval_samples: int | None = field(default=None, metadata={"help": "Truncate evaluation to N windows."})
-
-    def __post_init__(self):
-        if self.context_length < 2:
-            raise ValueError(f"--context-length must be >= 2, got {self.context_length}")
-        if self.calib_days < 1:
-            raise ValueError(f"--calib-days must be >= 1, got {self.calib_days}")
-        if self.val_days < 0:
-            raise ValueError(f"--val-days must be >= 0, got {self.val_days}")
-
-    def json_option(self, name: str) -> dict | None:
-        """``--feature_config`` / ``--read_options`` as a dict (given inline as JSON, or as a .json file)."""
-        value = getattr(self, name)
-        if value is None or isinstance(value, dict):
-            return value
-        text = Path(value).read_text() if value.strip().endswith(".json") and Path(value).exists() else value
-        try:
-            out = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"--{name}: not a JSON object or a .json file: {exc}") from None
-        if not isinstance(out, dict):
-            raise UsageError(f"--{name}: expected a JSON object, got {type(out).__name__}")
-        return out
-
-
-@dataclass
-class TradeFMTrainingArguments(TrainingArguments):
-    """``TrainingArguments`` with the seed's short flags as aliases and TradeFM's defaults."""
-
-    output_dir: str | None = field(
-        default="checkpoints", metadata={"help": "Where checkpoints and the final model are written."}
-    )
-    num_train_epochs: float = field(default=4.0, metadata={"help": "Training epochs.", "aliases": ["--epochs"]})
-    per_device_train_batch_size: int = field(
-        default=24, metadata={"help": "Windows per device per micro-batch.", "aliases": ["--batch-size"]}
-    )
-    gradient_accumulation_steps: int = field(
-        default=56, metadata={"help": "Micro-batches accumulated per optimizer step.", "aliases": ["--accum-steps"]}
-    )
-    learning_rate: float = field(default=5e-5, metadata={"help": "Peak AdamW learning rate.", "aliases": ["--lr"]})
-    adam_beta2: float = field(default=0.95, metadata={"help": "AdamW beta2 (0.95: the usual LLM pre-training value)."})
-    warmup_steps: float = field(
-        default=0.01, metadata={"help": "Linear warm-up: steps (>= 1) or a fraction of the total steps (< 1)."}
-    )
-    # TrainingArguments' own help says the field is unused by the Trainer; here it is resolved by resolve_resume.
-    resume_from_checkpoint: str | None = field(
-        default=None,
-        metadata={
-            "help": "'last': resume from the newest complete checkpoint-N in --output_dir, or start fresh when "
-            "there is none (re-run a pre-empted job with the same command); 'true': the same, but fail when "
-            "there is none; a folder: resume from that checkpoint. The tokenizer comes from the checkpoint."
-        },
-    )
-
-
-DESCRIPTION = (
-    "tradefm train / run_clm_tradefm.py [CONFIG.yaml|.json] [FLAGS]: pre-train or continue training a TradeFM "
-    "model on Databento MBO or LOBSTER files with the HF Trainer. A config file (keys = flag names) may come "
-    "first; flags after it override it. Details: docs/training.md."
-)
-
-
-class _Parser(HfArgumentParser):
-    """``HfArgumentParser`` whose errors raise :class:`UsageError` instead of printing the usage and exiting.
-
-    argparse's usage line lists every ``TrainingArguments`` flag (about 150): the entry point
-    prints the one-line message instead.
-    """
-
-    def error(self, message: str):
-        raise UsageError(message.removeprefix("argument "))
-
-
-def _normalise_keys(d: dict[str, Any]) -> dict[str, Any]:
-    """Config-file keys: dashes -> underscores, short flags -> TrainingArguments names."""
-    out = {}
-    for key, value in d.items():
-        k = str(key).lstrip("-").replace("-", "_")
-        k = SHORT_FLAGS.get(k, k)
-        if k in ("data", "validation_data") and isinstance(value, str):
-            value = [value]
-        out[k] = value
-    return out
-
-
-def parse_args(
-    argv: Sequence[str] | None = None, prog: str | None = None
-) -> tuple[ModelArguments, DataTrainingArguments, TradeFMTrainingArguments]:
-    """Parse the command line: flags, or a ``.json``/``.yaml`` config file followed by overriding flags.
-
-    The config file's values become the parser's defaults, so flags after it override them and
-    every value goes through the same argparse conversion as a flag (PyYAML reads ``lr: 5e-5`` as
-    the string "5e-5"; ``HfArgumentParser.parse_yaml_file`` would hand that string to the field, and
-    it has no way to apply overrides).
-
-    Args:
-        argv: arguments without the program name (default ``sys.argv[1:]``).
-        prog: program name in ``--help``.
-
-    Returns:
-        ``(model_args, data_args, training_args)``.
-
-    Raises:
-        UsageError: an unknown or malformed flag (with the closest known flag), or an invalid
-            value or combination.
-        DataError: an unreadable config file or an unknown key in it.
-    """
-    parser = _Parser((ModelArguments, DataTrainingArguments, TradeFMTrainingArguments), prog=prog,
-                     description=DESCRIPTION)
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0].endswith(CONFIG_SUFFIXES) and not argv[0].startswith("-"):
-        known = {action.dest for action in parser._actions}
-        parser.set_defaults(**load_config_file(argv.pop(0), known | set(SHORT_FLAGS), _normalise_keys))
-    try:
-        *parsed, remaining = parser.parse_args_into_dataclasses(args=argv, return_remaining_strings=True)
-    except UsageError:
-        raise
-    except ValueError as exc:  # a dataclass __post_init__ (ours or TrainingArguments') rejected a value
-        raise UsageError(str(exc)) from None
-    if remaining:
-        raise _unknown_argument(parser, remaining[0])
-    return tuple(parsed)
-
-
-def _unknown_argument(parser: HfArgumentParser, token: str) -> UsageError:
-    if not token.startswith("-"):
-        if token.endswith(CONFIG_SUFFIXES):
-            return UsageError(f"{token}: a config file must be the first argument")
-        return UsageError(f"{token}: unexpected argument")
-    flag = token.split("=", 1)[0]
-    return UsageError(f"{flag}: unknown flag{did_you_mean(flag, parser._option_string_actions)}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -403,6 +178,7 @@ def _plan(data_args, files, val_files, read_options, feature_config) -> tuple[Sp
         plan.mode = "explicit"
         plan.val_dates = sorted({s.date for s in val_sessions})
         plan.val_files = val_files
+        plan.session_tokens.update(session_tokens_of(val_sessions))
         sessions = sessions + val_sessions
     else:
         plan = plan_splits(sessions, data_args.calib_days, data_args.val_days, data_args.val_mode, data_args.val_fraction)
@@ -416,11 +192,15 @@ def build_datasets(
     adv_history: dict,
     tokenizer: TradeFMTokenizer,
     val_files: list[str],
+    shares: StreamShares | None = None,
 ):
     """The train and (possibly ``None``) eval datasets of the plan, holding only the model's inputs.
 
-    Streaming shuffles the training windows with a fixed seed and, with ``dispatch_batches=False``
-    on several ranks, hands each rank its own files.
+    Streaming shuffles the training windows with a fixed seed. With ``shares`` (per-rank
+    streaming) this process streams only its own files, ``shares.quota`` windows per dataloader
+    worker per epoch (:class:`RankStream`), and the validation windows are prepared (Arrow) instead: a map-style dataset is what
+    gives every rank an equal, exact share of them (accelerate pads it evenly and drops the
+    padding from the gathered metrics), where file shares of a stream would be uneven.
     """
     builder_cfg = dict(
         tokenizer_config=tokenizer.to_dict(),
@@ -435,29 +215,35 @@ def build_datasets(
     if plan.mode == "explicit":
         builder_cfg["split_dates"] = {"train": plan.train_dates, "validation": plan.val_dates}
     data_files = plan.data_files() if plan.mode != "explicit" else {"train": plan.train_files, "validation": val_files}
-    with training_args.main_process_first(desc="tokenize and window the sessions"):
-        dsets = load_tradefm_mbo(
-            data_files,
-            streaming=data_args.streaming,
-            num_proc=data_args.preprocessing_num_workers,
-            cache_dir=data_args.dataset_cache_dir,
-            **builder_cfg,
-        )
-
-    train, evald = dsets["train"], dsets.get("validation")
+    load = dict(num_proc=data_args.preprocessing_num_workers, cache_dir=data_args.dataset_cache_dir, **builder_cfg)
     seed = training_args.data_seed if training_args.data_seed is not None else training_args.seed
-    if data_args.streaming:
-        train = train.shuffle(seed=seed, buffer_size=data_args.shuffle_buffer_size)
-        if training_args.world_size > 1 and training_args.accelerator_config.dispatch_batches is False:
-            # Each rank reads its own files; with the default dispatch_batches rank 0 reads all and broadcasts.
-            from datasets.distributed import split_dataset_by_node
-
-            train = split_dataset_by_node(train, rank=training_args.process_index, world_size=training_args.world_size)
-    train = _truncate(train, data_args.max_train_samples, data_args.streaming)
+    if shares is not None:
+        parts = [
+            load_tradefm_mbo({"train": list(files)}, streaming=True, split="train", **load)
+            .shuffle(seed=seed, buffer_size=data_args.shuffle_buffer_size)
+            .take(shares.quota)
+            .select_columns(MODEL_INPUTS)
+            .with_format("torch")
+            for files in shares.shares[training_args.process_index].parts
+        ]
+        train = RankStream(parts, shares.quota)  # a known epoch length: epochs and resume as with prepared data
+        evald = None
+        if data_files.get("validation"):
+            with training_args.main_process_first(desc="tokenize and window the validation sessions"):
+                evald = load_tradefm_mbo({"validation": data_files["validation"]}, split="validation", **load)
+    else:
+        with training_args.main_process_first(desc="tokenize and window the sessions"):
+            dsets = load_tradefm_mbo(data_files, streaming=data_args.streaming, **load)
+        train, evald = dsets["train"], dsets.get("validation")
+        if data_args.streaming:
+            # Several ranks: accelerate dispatches the batches from rank 0 (dispatch_batches, its default).
+            train = train.shuffle(seed=seed, buffer_size=data_args.shuffle_buffer_size)
+        train = _truncate(train, data_args.max_train_samples, data_args.streaming)
     if evald is not None:
-        evald = _truncate(evald, data_args.max_eval_samples, data_args.streaming)
+        evald = _truncate(evald, data_args.max_eval_samples, isinstance(evald, datasets.IterableDataset))
     # Only the forward() inputs reach the collator; torch format skips Python lists entirely.
-    train = train.select_columns(MODEL_INPUTS).with_format("torch")
+    if shares is None:
+        train = train.select_columns(MODEL_INPUTS).with_format("torch")
     if evald is not None:
         evald = evald.select_columns(MODEL_INPUTS).with_format("torch")
     return train, evald
@@ -469,7 +255,9 @@ def _truncate(ds, n: int | None, streaming: bool):
     return ds.take(n) if streaming else ds.select(range(min(n, len(ds))))
 
 
-def data_card(data_args: DataTrainingArguments, plan: SplitPlan, n_files: int, train, evald) -> dict[str, Any]:
+def data_card(
+    data_args: DataTrainingArguments, plan: SplitPlan, n_files: int, train, evald, shares: StreamShares | None = None
+) -> dict[str, Any]:
     """The data summary written into every model card."""
     card = {
         "files": n_files,
@@ -485,8 +273,10 @@ def data_card(data_args: DataTrainingArguments, plan: SplitPlan, n_files: int, t
     }
     if not data_args.streaming:
         card["train_windows"] = len(train)
-        if evald is not None:
-            card["validation_windows"] = len(evald)
+    if evald is not None and not isinstance(evald, datasets.IterableDataset):
+        card["validation_windows"] = len(evald)
+    if shares is not None:
+        card.update(shares.card())
     return card
 
 
@@ -499,13 +289,20 @@ def prepare_data(
 
     Returns:
         dict with ``tokenizer``, ``plan`` (:class:`SplitPlan`), ``train`` and ``eval`` datasets
-        (``eval`` may be None) and ``data_card`` (a summary for the model card).
+        (``eval`` may be None), ``data_card`` (a summary for the model card) and ``shares``
+        (:class:`StreamShares` under per-rank streaming, else None).
     """
     files, val_files = _data_files(data_args)
     plan, adv_history, tokenizer = plan_and_calibrate(data_args, training_args, files, val_files, tokenizer)
-    train, evald = build_datasets(data_args, training_args, plan, adv_history, tokenizer, val_files)
-    card = data_card(data_args, plan, len(files) + len(val_files), train, evald)
-    return {"tokenizer": tokenizer, "plan": plan, "train": train, "eval": evald, "data_card": card}
+    shares = None
+    if per_rank_streaming(data_args, training_args):
+        try:
+            shares = plan_stream_shares(data_args, training_args, plan)
+        except ShareError as exc:
+            raise UsageError(str(exc)) from None
+    train, evald = build_datasets(data_args, training_args, plan, adv_history, tokenizer, val_files, shares)
+    card = data_card(data_args, plan, len(files) + len(val_files), train, evald, shares)
+    return {"tokenizer": tokenizer, "plan": plan, "train": train, "eval": evald, "data_card": card, "shares": shares}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -587,8 +384,11 @@ def train(
         callbacks: extra ``TrainerCallback``s (run after the checkpoint callback).
     """
     setup_logging(training_args)
-    if data_args.streaming and training_args.max_steps <= 0:
-        raise UsageError("--streaming needs --max_steps > 0 (a streamed dataset has no length to count epochs by)")
+    if data_args.streaming and training_args.max_steps <= 0 and not per_rank_streaming(data_args, training_args):
+        raise UsageError(
+            "--streaming needs --max_steps > 0 (a streamed dataset has no length to count epochs by; per-rank "
+            "streaming, dispatch_batches=false, has one)"
+        )
     try:
         resume = resolve_resume(training_args.resume_from_checkpoint, training_args.output_dir)
     except ValueError as exc:
@@ -627,8 +427,12 @@ def train(
         callbacks=[HubCheckpointCallback(data["data_card"]), *(callbacks or [])],
     )
     trainer.data_card = data["data_card"]
+    trainer.train_dataset_is_rank_local = data["shares"] is not None
 
     train_result = trainer.train(resume_from_checkpoint=resume)
+    if trainer.is_fsdp_enabled:
+        # A sharded state dict would leave output_dir without model.safetensors: gather the final one.
+        trainer.accelerator.state.fsdp_plugin.set_state_dict_type("FULL_STATE_DICT")
     trainer.save_model()  # final weights + config + remote code into output_dir
     metrics = dict(train_result.metrics)
     if data_args.max_train_samples is not None and not data_args.streaming:

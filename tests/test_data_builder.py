@@ -11,12 +11,17 @@ from hypothesis import strategies as st
 
 from modeling_tradefm.data import (
     IGNORE_INDEX,
+    RankStream,
     SessionInfo,
+    ShareError,
+    StreamShares,
     TradeFMMBO,
     adv_history_of,
     calibrate_tokenizer,
+    count_windows,
     load_tradefm_mbo,
     make_windows,
+    plan_rank_shares,
     plan_splits,
     scan_sessions,
     session_features,
@@ -76,6 +81,71 @@ def test_windows_examples():
     assert make_windows(ids[:1], ctx[:1], 4)["window_start"].tolist() == []  # < min_tokens
     with pytest.raises(ValueError):
         make_windows(ids, ctx, 4, stride=5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    n=st.integers(0, 400),
+    T_=st.integers(2, 40),
+    stride_frac=st.floats(0.05, 1.0),
+    last_window=st.sampled_from(["pad", "drop"]),
+    min_tokens=st.integers(1, 6),
+)
+def test_count_windows_is_the_number_make_windows_cuts(n, T_, stride_frac, last_window, min_tokens):
+    stride = max(1, int(round(stride_frac * T_)))
+    ids = np.arange(n, dtype=np.int64)
+    w = make_windows(ids, np.zeros((n, 3), np.int64), T_, stride, last_window, min_tokens)
+    assert count_windows(n, T_, stride, last_window, min_tokens) == len(w["window_start"])
+
+
+# ---------------------------------------------------------------------------------------------
+# per-rank shares
+# ---------------------------------------------------------------------------------------------
+def test_rank_shares_balance_whole_files_largest_first():
+    # a(5) -> r0, c(4) -> r1, b(3) -> r1 (4 < 5), d(1) -> r0 (5 < 7); e has no window and is not read
+    shares = plan_rank_shares({"a": 5, "b": 3, "c": 4, "d": 1, "e": 0}, 2)
+    assert [(s.files, s.windows) for s in shares] == [(("a", "d"), 6), (("b", "c"), 7)]
+    plan = StreamShares.plan({"a": 5, "b": 3, "c": 4, "d": 1, "e": 0}, 2)
+    assert plan.quota == 6 and plan.left_out == 1
+    assert plan.describe()[1] == "rank 1/2: 2 file(s), 7 windows, takes 6 per epoch (1 left out of each epoch)"
+    assert plan.card() == {"per_rank_files": [2, 2], "per_rank_windows": [6, 7], "windows_per_rank_per_epoch": 6}
+    assert StreamShares.plan({"a": 5, "b": 3, "c": 4, "d": 1}, 2, max_windows=7).quota == 3  # 7 // 2
+    assert StreamShares.plan({"a": 5}, 1).quota == 5
+
+
+def test_rank_shares_refuse_what_cannot_be_split():
+    with pytest.raises(ShareError, match="1 training file.* fewer than the 2 processes"):
+        plan_rank_shares({"a": 5, "b": 0}, 2)
+    with pytest.raises(ShareError, match="--max_train_samples: 3 is fewer than one window per process"):
+        StreamShares.plan({"a": 5, "b": 5, "c": 5, "d": 5}, 4, max_windows=3)
+
+
+def test_rank_shares_with_workers_give_every_worker_whole_batches():
+    # 4 parts (2 ranks x 2 workers): f(6) -> p0, a(5) -> p1, c(4) -> p2, b(3) -> p3, e(2) -> p3, d(1) -> p2
+    counts = {"a": 5, "b": 3, "c": 4, "d": 1, "e": 2, "f": 6}
+    shares = plan_rank_shares(counts, 2, workers=2)
+    assert [(s.parts, s.part_windows) for s in shares] == [((("f",), ("a",)), (6, 5)), ((("c", "d"), ("b", "e")), (5, 5))]
+    plan = StreamShares.plan(counts, 2, workers=2, batch_size=2)
+    assert plan.quota == 4 and plan.per_rank == 8 and plan.left_out == 21 - 16  # 5 rounded down to whole batches
+    assert plan.describe()[0] == "rank 0/2: 2 file(s), 11 windows, takes 8 per epoch over 2 dataloader workers (3 left out of each epoch)"
+    with pytest.raises(ShareError, match="fewer than the 2 processes x 4 dataloader workers"):
+        plan_rank_shares(counts, 2, workers=4)
+    with pytest.raises(ShareError, match="fewer than one batch \\(8\\) per process and worker"):
+        StreamShares.plan(counts, 2, workers=2, batch_size=8)
+
+
+def test_rank_stream_has_its_quota_as_length_and_refuses_a_short_share():
+    import datasets
+
+    def part(n):
+        return datasets.IterableDataset.from_generator(lambda: ({"x": i} for i in range(n))).with_format("torch")
+
+    stream = RankStream([part(3), part(3)], 3)
+    stream.set_epoch(2)
+    assert len(stream) == 6 and [int(r["x"]) for r in stream] == [0, 1, 2, 0, 1, 2]
+    assert all(p._epoch == 2 for p in stream.parts)
+    with pytest.raises(RuntimeError, match="a part gave 4 windows, the split plan counted 5"):
+        list(RankStream([part(4)], 5))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -191,6 +261,29 @@ def test_windows_never_cross_sessions_and_splits_are_disjoint(prepared, real_fil
         n = len(encoded[key]["input_ids"])
         cut = int(np.floor(0.9 * n + 0.5))
         assert ends["train"][key] == (0, cut) and (lo, hi) == (cut, n)
+
+
+@pytest.mark.parametrize(
+    "val_days, stride, last_window", [(30, None, "pad"), (1, None, "pad"), (30, T // 2, "drop")],
+    ids=["tail", "days", "stride-drop"],
+)  # fmt: skip
+def test_plan_counts_the_windows_the_builder_cuts(prepared, real_files, val_days, stride, last_window):
+    """The scan's token counts give each file's windows exactly, before any file is tokenized."""
+    sessions, tok, cache = prepared["sessions"], prepared["tok"], prepared["cache"]
+    encoded = {}
+    for path in real_files:
+        for sf in session_features(read_file(path).events, FeatureConfig(), prepared["cfg"]["adv_history"]):
+            encoded[(path, sf.date)] = len(tok.encode(sf)["input_ids"])
+    assert {(s.path, s.date): s.n_tokens for s in sessions} == encoded
+    plan = plan_splits(sessions, calib_days=30, val_days=val_days)
+    assert plan.mode == ("tail" if val_days == 30 else "days")
+    cfg = dict(prepared["cfg"], stride=stride, last_window=last_window, **plan.builder_kwargs())
+    for split, files in plan.data_files().items():
+        expected = plan.windows_per_file(split, T, stride, last_window)
+        assert set(expected) == set(files) and sum(expected.values()) > 0
+        for path in files:
+            rows = load_tradefm_mbo({split: [path]}, streaming=True, cache_dir=cache, split=split, **cfg)
+            assert sum(1 for _ in rows) == expected[path], (split, path)
 
 
 def test_split_dataset_by_node_splits_the_files(prepared):

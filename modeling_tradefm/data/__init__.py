@@ -36,7 +36,7 @@ its last 10 % -- still a strictly later hold-out per instrument, never mixing wi
 the tokenizer is calibrated on the training part of the sessions only.
 
 Both access paths yield the same rows in the same order: ``as_streaming_dataset`` (files are the
-shards; ``split_dataset_by_node`` hands whole files to ranks) and ``download_and_prepare(num_proc=N)``
+shards; per-rank streaming hands whole files to ranks, :mod:`.shards`) and ``download_and_prepare(num_proc=N)``
 + ``as_dataset`` (memory-mapped Arrow; ``num_proc`` is capped at the number of files).
 
 Cross-file state: features are built one file at a time, but the liquidity tier needs a rolling ADV
@@ -45,14 +45,28 @@ over earlier days that may sit in other files. :func:`scan_sessions` records eve
 ``adv_history`` (config field of the same name), so the tier does not depend on how the days are
 split into files.
 
+Per-rank streaming (``--streaming`` with ``dispatch_batches=False``): whole files go to processes,
+balanced by the window counts the split plan knows before tokenizing, and every process takes the
+same number of windows per epoch (:mod:`.shards`).
+
 Modules: :mod:`.windows` (cutting a session's tokens, pure numpy), :mod:`.splits` (session scan,
-split plan, calibration), :mod:`.builder` (the ``datasets`` builder). ``data_scripts/tradefm_mbo.py``
+split plan, calibration), :mod:`.builder` (the ``datasets`` builder), :mod:`.shards` (per-rank
+file shares). ``data_scripts/tradefm_mbo.py``
 in the repository is the design card's builder module: it re-exports these names.
 """
 
 from __future__ import annotations
 
 from .builder import TradeFMMBO, TradeFMMBOConfig, code_hash, load_tradefm_mbo
+from .shards import (
+    RankShare,
+    RankStream,
+    ShareError,
+    StreamShares,
+    per_rank_streaming,
+    plan_rank_shares,
+    plan_stream_shares,
+)
 from .splits import (
     VAL_MODES,
     SessionInfo,
@@ -62,24 +76,35 @@ from .splits import (
     plan_splits,
     scan_sessions,
     session_features,
+    session_tokens_of,
 )
-from .windows import IGNORE_INDEX, LAST_WINDOW_MODES, NUM_CONTEXT_FIELDS, make_windows
+from .windows import IGNORE_INDEX, LAST_WINDOW_MODES, MIN_TOKENS, NUM_CONTEXT_FIELDS, count_windows, make_windows
 
 __all__ = [
     "IGNORE_INDEX",
     "LAST_WINDOW_MODES",
+    "MIN_TOKENS",
     "NUM_CONTEXT_FIELDS",
     "VAL_MODES",
+    "RankShare",
+    "RankStream",
     "SessionInfo",
+    "ShareError",
     "SplitPlan",
+    "StreamShares",
     "TradeFMMBO",
     "TradeFMMBOConfig",
     "adv_history_of",
     "calibrate_tokenizer",
     "code_hash",
+    "count_windows",
     "load_tradefm_mbo",
     "make_windows",
+    "per_rank_streaming",
+    "plan_rank_shares",
+    "plan_stream_shares",
     "plan_splits",
     "scan_sessions",
     "session_features",
+    "session_tokens_of",
 ]

@@ -24,7 +24,7 @@ from ..features import FeatureConfig
 from ..io import expand_paths, read_file
 from ..tokenization_tradefm import TradeFMTokenizer
 from .splits import session_features
-from .windows import LAST_WINDOW_MODES, NUM_CONTEXT_FIELDS, fraction_bounds, make_windows
+from .windows import LAST_WINDOW_MODES, MIN_TOKENS, NUM_CONTEXT_FIELDS, fraction_bounds, make_windows
 
 _PACKAGE = Path(__file__).resolve().parents[1]
 
@@ -69,7 +69,7 @@ class TradeFMMBOConfig(datasets.BuilderConfig):
     context_length: int = 1024
     stride: int | None = None
     last_window: str = "pad"
-    min_tokens: int = 2
+    min_tokens: int = MIN_TOKENS
     split_dates: dict | None = None
     split_ranges: dict | None = None
     max_windows_per_table: int = 1024
@@ -107,18 +107,25 @@ class TradeFMMBO(datasets.ArrowBasedBuilder):
         kwargs.setdefault("hash", code_hash())
         # datasets names the cache folder after the defining module; keep the builder's own name
         kwargs.setdefault("dataset_name", "tradefm_mbo")
+        self._tokenizer_obj = None  # before super().__init__, whose _info() may build it
         super().__init__(*args, **kwargs)
         self.stats: dict[str, Counter] = {}
-        self._tokenizer_obj = None
+
+    @property
+    def num_context_fields(self) -> int:
+        """Columns of ``context_ids``: the tokenizer's, so that a tokenizer with more context fields needs no change here."""
+        if self.config.tokenizer_config is None:
+            return NUM_CONTEXT_FIELDS
+        return int(getattr(self.tokenizer, "num_context_fields", NUM_CONTEXT_FIELDS))
 
     def _info(self) -> datasets.DatasetInfo:
-        T = self.config.context_length
+        T, K = self.config.context_length, self.num_context_fields
         return datasets.DatasetInfo(
             description="TradeFM tokenized order-flow windows, one (instrument, date) session per window.",
             features=datasets.Features(
                 {
                     "input_ids": datasets.List(datasets.Value("int64"), length=T),
-                    "context_ids": datasets.Array2D(shape=(T, NUM_CONTEXT_FIELDS), dtype="int64"),
+                    "context_ids": datasets.Array2D(shape=(T, K), dtype="int64"),
                     "labels": datasets.List(datasets.Value("int64"), length=T),
                     "instrument_id": datasets.Value("int64"),
                     "symbol": datasets.Value("string"),
@@ -174,6 +181,9 @@ class TradeFMMBO(datasets.ArrowBasedBuilder):
         enc = self.tokenizer.encode(sf)
         ids = np.asarray(enc["input_ids"], np.int64)
         ctx = np.asarray(enc["context_ids"], np.int64)
+        T, K = cfg.context_length, self.num_context_fields
+        if ctx.ndim != 2 or ctx.shape[1] != K:
+            raise ValueError(f"session {sf.symbol} {sf.date}: the tokenizer gave context_ids of shape {ctx.shape}, expected [n, {K}]")
         a, b = fraction_bounds(len(ids), lo, hi)
         w = make_windows(ids[a:b], ctx[a:b], cfg.context_length, cfg.stride, cfg.last_window, cfg.min_tokens)
         W = len(w["window_start"])
@@ -184,7 +194,6 @@ class TradeFMMBO(datasets.ArrowBasedBuilder):
         stats["windows"] += W
         stats["tokens"] += int(b - a)
         stats["padded_positions"] += int(W * cfg.context_length - w["n_tokens"].sum())
-        T, K = cfg.context_length, NUM_CONTEXT_FIELDS
         features = self.info.features
         for s in range(0, W, cfg.max_windows_per_table):
             e = min(W, s + cfg.max_windows_per_table)

@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..features import FeatureConfig, build_features, counted_executions, split_sessions
+from ..features import FeatureConfig, build_features, counted_executions, modeled_events, split_sessions
 from ..io import expand_paths, read_file
 from ..tokenization_tradefm import TradeFMTokenizer
-from .windows import slice_session
+from .windows import MIN_TOKENS, count_windows, fraction_bounds, slice_session
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,11 @@ def session_features(events, feature_config: FeatureConfig, adv_history: dict | 
 
 @dataclass(frozen=True)
 class SessionInfo:
-    """One ``(instrument, date)`` session found in one file."""
+    """One ``(instrument, date)`` session found in one file.
+
+    ``n_events`` counts the file's records of the session, ``n_tokens`` its modeled orders (one
+    token each): the windows a split cuts from it follow from ``n_tokens`` alone.
+    """
 
     path: str
     instrument_id: int
@@ -65,6 +69,7 @@ class SessionInfo:
     date: str
     n_events: int
     daily_volume: int = 0
+    n_tokens: int = 0
 
 
 def adv_history_of(sessions: Sequence[SessionInfo]) -> dict[str, list[list]]:
@@ -98,16 +103,28 @@ def scan_sessions(
 
     Returns:
         One :class:`SessionInfo` per ``(file, instrument, date)``, files in sorted order, with the
-        session's daily volume (executions counted once, as the features count them).
+        session's daily volume (executions counted once, as the features count them) and its number
+        of tokens (modeled orders).
     """
     paths = expand_paths(files)
     fcfg = FeatureConfig(**(feature_config or {}))
     out: list[SessionInfo] = []
     for path in tqdm(paths, desc="scan sessions", unit="file", disable=not progress):
         events = read_file(path, **(read_options or {})).events
-        for s in split_sessions(events, fcfg):
+        sessions = split_sessions(events, fcfg)
+        # The modeled-order scan is a small part of build_features' cost; it gives exact window counts.
+        for s, me in zip(sessions, modeled_events(sessions, fcfg), strict=True):
             volume = int(s.events.size[counted_executions(s.events)].sum(dtype=np.int64))
-            out.append(SessionInfo(str(path), int(s.instrument_id), str(s.symbol), str(s.date), len(s.events), volume))
+            out.append(SessionInfo(str(path), int(s.instrument_id), str(s.symbol), str(s.date), len(s.events), volume,
+                                   len(me.ts_recv)))  # fmt: skip
+    return out
+
+
+def session_tokens_of(sessions: Sequence[SessionInfo]) -> dict[str, list[list]]:
+    """Tokens per session of every file, ``{path: [[date, n_tokens], ...]}`` (JSON-able, for :class:`SplitPlan`)."""
+    out: dict[str, list[list]] = {}
+    for s in sessions:
+        out.setdefault(s.path, []).append([s.date, int(s.n_tokens)])
     return out
 
 
@@ -122,6 +139,8 @@ class SplitPlan:
         calib_dates / train_dates / val_dates: the dates of each role.
         train_range / val_range: ``[lo, hi)`` fraction of each session's tokens used by the split.
         calib_files / train_files / val_files: the files holding those dates (the shards).
+        session_tokens: ``{path: [[date, n_tokens], ...]}``, every session's number of tokens, from
+            which :meth:`windows_per_file` counts the windows without tokenizing.
     """
 
     mode: str
@@ -134,6 +153,7 @@ class SplitPlan:
     calib_files: list[str] = field(default_factory=list)
     train_files: list[str] = field(default_factory=list)
     val_files: list[str] = field(default_factory=list)
+    session_tokens: dict[str, list[list]] = field(default_factory=dict)
 
     def data_files(self) -> dict[str, list[str]]:
         """``data_files`` for :class:`TradeFMMBO` (a split with no file is left out)."""
@@ -148,6 +168,39 @@ class SplitPlan:
             "split_dates": {"train": list(self.train_dates), "validation": list(self.val_dates)},
             "split_ranges": {"train": list(self.train_range), "validation": list(self.val_range)},
         }
+
+    def windows_per_file(
+        self,
+        split: str,
+        context_length: int,
+        stride: int | None = None,
+        last_window: str = "pad",
+        min_tokens: int = MIN_TOKENS,
+    ) -> dict[str, int]:
+        """How many windows the builder cuts from each file of ``split`` ("train" / "validation").
+
+        The same rules as :class:`~modeling_tradefm.data.TradeFMMBO` with :meth:`builder_kwargs`:
+        the split's dates, its ``[lo, hi)`` range of every session, then :func:`count_windows`.
+        """
+        if split == "train":
+            files, dates, (lo, hi) = self.train_files, self.train_dates, self.train_range
+        elif split == "validation":
+            files, dates, (lo, hi) = self.val_files, self.val_dates, self.val_range
+        else:
+            raise ValueError(f"split must be 'train' or 'validation', got {split!r}")
+        missing = [f for f in files if f not in self.session_tokens]
+        if missing:
+            raise ValueError(f"the split plan has no session counts for {missing[0]} (a plan made before they were kept)")
+        wanted = set(dates)
+        out = {}
+        for path in files:
+            total = 0
+            for date, n in self.session_tokens[path]:
+                if date in wanted:
+                    a, b = fraction_bounds(int(n), lo, hi)
+                    total += count_windows(b - a, context_length, stride, last_window, min_tokens)
+            out[path] = total
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -226,6 +279,7 @@ def plan_splits(
         calib_files=files_of(calib_dates),
         train_files=files_of(train_dates),
         val_files=files_of(val_dates),
+        session_tokens=session_tokens_of(sessions),
     )
     logger.info(
         "split plan: mode=%s, %d dates (%s .. %s), calibration %d dates, training %d dates %s, validation %d dates %s",
@@ -292,4 +346,5 @@ __all__ = [
     "plan_splits",
     "scan_sessions",
     "session_features",
+    "session_tokens_of",
 ]

@@ -14,6 +14,7 @@ import numpy as np
 IGNORE_INDEX = -100
 NUM_CONTEXT_FIELDS = 3  # (tier, price-level bin, participant flag), contracts.md "Context rule"
 LAST_WINDOW_MODES = ("pad", "drop")
+MIN_TOKENS = 2  # a window needs >= 2 tokens to hold one next-token target
 
 
 def make_windows(
@@ -22,7 +23,7 @@ def make_windows(
     context_length: int,
     stride: int | None = None,
     last_window: str = "pad",
-    min_tokens: int = 2,
+    min_tokens: int = MIN_TOKENS,
 ) -> dict[str, np.ndarray]:
     """Cut one session's token stream into fixed-length windows (never across the session).
 
@@ -41,37 +42,22 @@ def make_windows(
         ``window_start [W]`` (offset of each window in the session) and ``n_tokens [W]``.
     """
     T = int(context_length)
-    S = T if stride is None else int(stride)
-    if T < 2:
-        raise ValueError(f"context_length must be >= 2, got {T}")
-    if not 1 <= S <= T:
-        raise ValueError(f"stride must be in [1, context_length={T}], got {S}")
-    if last_window not in LAST_WINDOW_MODES:
-        raise ValueError(f"last_window must be one of {LAST_WINDOW_MODES}, got {last_window!r}")
     ids = np.asarray(input_ids, dtype=np.int64)
     ctx = np.asarray(context_ids, dtype=np.int64)
     n = len(ids)
     K = ctx.shape[1] if ctx.ndim == 2 else NUM_CONTEXT_FIELDS
     if ctx.shape[0] != n:
         raise ValueError(f"context_ids has {ctx.shape[0]} rows, input_ids {n}")
-    empty = {
-        "input_ids": np.zeros((0, T), np.int64),
-        "context_ids": np.zeros((0, T, K), np.int64),
-        "labels": np.zeros((0, T), np.int64),
-        "window_start": np.zeros(0, np.int64),
-        "n_tokens": np.zeros(0, np.int64),
-    }
-    if n < max(int(min_tokens), 1):
-        return empty
-
-    full_starts = np.arange(0, n - T + 1, S, dtype=np.int64) if n >= T else np.zeros(0, np.int64)
-    # First position not yet inside a full window; a tail remains when it is before n.
-    next_start = int(full_starts[-1]) + S if len(full_starts) else 0
-    covered_end = int(full_starts[-1]) + T if len(full_starts) else 0
-    tail = last_window == "pad" and covered_end < n and n - next_start >= max(int(min_tokens), 1)
-    W = len(full_starts) + int(tail)
+    full_starts, tail_start = _window_starts(n, T, stride, last_window, min_tokens)
+    W = len(full_starts) + int(tail_start is not None)
     if W == 0:
-        return empty
+        return {
+            "input_ids": np.zeros((0, T), np.int64),
+            "context_ids": np.zeros((0, T, K), np.int64),
+            "labels": np.zeros((0, T), np.int64),
+            "window_start": np.zeros(0, np.int64),
+            "n_tokens": np.zeros(0, np.int64),
+        }
 
     out_ids = np.zeros((W, T), np.int64)
     out_ctx = np.zeros((W, T, K), np.int64)
@@ -85,14 +71,46 @@ def make_windows(
         )
         out_lab[: len(full_starts)] = out_ids[: len(full_starts)]
     starts = full_starts
-    if tail:
-        m = n - next_start
-        out_ids[-1, :m] = ids[next_start:]
-        out_ctx[-1, :m] = ctx[next_start:]
-        out_lab[-1, :m] = ids[next_start:]
+    if tail_start is not None:
+        m = n - tail_start
+        out_ids[-1, :m] = ids[tail_start:]
+        out_ctx[-1, :m] = ctx[tail_start:]
+        out_lab[-1, :m] = ids[tail_start:]
         n_tok[-1] = m
-        starts = np.append(full_starts, next_start)
+        starts = np.append(full_starts, tail_start)
     return {"input_ids": out_ids, "context_ids": out_ctx, "labels": out_lab, "window_start": starts, "n_tokens": n_tok}
+
+
+def count_windows(
+    n: int, context_length: int, stride: int | None = None, last_window: str = "pad", min_tokens: int = MIN_TOKENS
+) -> int:
+    """How many windows :func:`make_windows` cuts from a session of ``n`` tokens, without the tokens.
+
+    Per-rank streaming splits the files between processes by these counts before any file is
+    tokenized (every rank must take the same number of windows per epoch).
+    """
+    full_starts, tail_start = _window_starts(int(n), int(context_length), stride, last_window, min_tokens)
+    return len(full_starts) + int(tail_start is not None)
+
+
+def _window_starts(n: int, T: int, stride: int | None, last_window: str, min_tokens: int) -> tuple[np.ndarray, int | None]:
+    """The starts of the full windows of ``n`` tokens, and the padded tail's start (None: no tail)."""
+    S = T if stride is None else int(stride)
+    if T < 2:
+        raise ValueError(f"context_length must be >= 2, got {T}")
+    if not 1 <= S <= T:
+        raise ValueError(f"stride must be in [1, context_length={T}], got {S}")
+    if last_window not in LAST_WINDOW_MODES:
+        raise ValueError(f"last_window must be one of {LAST_WINDOW_MODES}, got {last_window!r}")
+    least = max(int(min_tokens), 1)
+    if n < least:
+        return np.zeros(0, np.int64), None
+    full_starts = np.arange(0, n - T + 1, S, dtype=np.int64) if n >= T else np.zeros(0, np.int64)
+    # First position not yet inside a full window; a tail remains when it is before n.
+    next_start = int(full_starts[-1]) + S if len(full_starts) else 0
+    covered_end = int(full_starts[-1]) + T if len(full_starts) else 0
+    tail = last_window == "pad" and covered_end < n and n - next_start >= least
+    return full_starts, (next_start if tail else None)
 
 
 def slice_session(session, lo: float, hi: float):
@@ -115,4 +133,13 @@ def fraction_bounds(n: int, lo: float, hi: float) -> tuple[int, int]:
     return int(np.floor(lo * n + 0.5)), int(np.floor(hi * n + 0.5))
 
 
-__all__ = ["IGNORE_INDEX", "LAST_WINDOW_MODES", "NUM_CONTEXT_FIELDS", "fraction_bounds", "make_windows", "slice_session"]
+__all__ = [
+    "IGNORE_INDEX",
+    "LAST_WINDOW_MODES",
+    "MIN_TOKENS",
+    "NUM_CONTEXT_FIELDS",
+    "count_windows",
+    "fraction_bounds",
+    "make_windows",
+    "slice_session",
+]
