@@ -46,6 +46,10 @@ class TopOfBook:
         bid, ask: best bid / ask price, NaN where that side is empty.
         bid_size, ask_size: volume at the best price (0 where the side is empty).
         source: ``"orderbook"`` (a LOBSTER orderbook file) or ``"replay"`` (the simulator).
+        unseen: replay only: cancels and executions of orders the replay never saw arrive that found
+            no volume to take at their level (``Simulator.counters["unknown_shortfall"]``). Many of
+            them mean the records do not determine the book (a LOBSTER level-1 file: 16 % of its
+            messages); a complete source has none.
     """
 
     bid: np.ndarray
@@ -53,6 +57,7 @@ class TopOfBook:
     bid_size: np.ndarray
     ask_size: np.ndarray
     source: str
+    unseen: int = 0
 
     def __len__(self) -> int:
         return len(self.bid)
@@ -101,11 +106,16 @@ def top_of_book(events: EventTable, orderbook: np.ndarray | None = None, initial
     Raises:
         DataError: a record's message row lies outside the orderbook file.
     """
-    from .simulator import LOBSTER_PRICE_DIVISOR, lobster_orderbook
+    from .simulator import LOBSTER_PRICE_DIVISOR, Simulator
 
     if orderbook is None:
-        rows = lobster_orderbook(events, levels=1, initial=initial, price_divisor=1)
-        return _from_rows(rows, 1, SOURCE_REPLAY)
+        sim = initial.copy() if initial is not None else Simulator()
+        sim.keep_log = False
+        before = sim.counters["unknown_shortfall"]
+        rows, _ = sim.apply_recording(events, 1, 1)
+        top = _from_rows(rows, 1, SOURCE_REPLAY)
+        top.unseen = sim.counters["unknown_shortfall"] - before
+        return top
     orderbook = np.asarray(orderbook)
     row = events.sequence.astype(np.int64) - 1
     if len(row) and (row.min() < 0 or row.max() >= len(orderbook)):

@@ -191,7 +191,7 @@ def load_prefix(paths, start_clock: dt.time, tz: str, feature_config=None, *, in
     Raises:
         DataError: no such session, or no event of it before the start.
     """
-    source = source or ", ".join(str(p) for p in ([paths] if isinstance(paths, (str, bytes)) else paths))
+    source = source or ", ".join(str(p) for p in (paths if isinstance(paths, (list, tuple)) else [paths]))
     booked = read_sessions(paths, feature_config)
     if instrument_id is not None or date is not None:
         booked = [b for b in booked if (instrument_id is None or b.session.instrument_id == int(instrument_id))

@@ -77,6 +77,8 @@ def evaluate_folders(real_files, generated, output, config=None, after_prefix: b
               f"events, starting book: {_start_words(start)}", file=sys.stderr)
     metrics, quantities = evaluate_streams(real, streams, config, tick, progress=progress)
     for src, q in quantities.items():
+        for w in q.info.get("warnings", []):
+            print(f"warning: {src}: {w}", file=sys.stderr)
         for quantity, why in q.info.get("unavailable", {}).items():
             print(f"not computed: {src} {quantity}: {why}", file=sys.stderr)
     paths = write_report(Path(output), metrics, quantities, config, title=title)

@@ -133,7 +133,8 @@ def evaluate_streams(
                            hill_fraction=config.hill_fraction)
         f["info"] = {"streams": sq.streams, "mid": sq.mid_source, "book": sq.info.get("book"),
                      "tick_size": sq.tick_size, "samples": {q: int(len(v)) for q, v in sq.samples.items()},
-                     "unavailable": dict(sq.info.get("unavailable", {}))}
+                     "unavailable": dict(sq.info.get("unavailable", {})),
+                     "warnings": list(sq.info.get("warnings", []))}
         facts[src] = f
     metrics = {"distances": distances, "noise_floor": floor, "stylized_facts": facts}
     return metrics, quantities
@@ -162,6 +163,12 @@ _RETURN_PANELS = ("log_return_1s", "log_return_10s", "log_return_60s")
 _FLOW_PANELS = (("inter_arrival", True), ("order_size", True), ("price_depth", False))  # (quantity, log x)
 
 
+def _legend(ax) -> None:
+    """A legend when the panel has labelled artists (a source without samples draws none)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
+
+
 def _plot_return_densities(plt, quantities: dict[str, SourceQuantities], colours: dict[str, str]):
     """returns.png: histograms (log density) of 1 s / 10 s / 60 s log returns, clipped to the real range."""
     rq = quantities[REAL]
@@ -179,7 +186,7 @@ def _plot_return_densities(plt, quantities: dict[str, SourceQuantities], colours
         ax.set_yscale("log")
         ax.set_title(q.replace("_", " "))
         ax.set_xlabel("log return (clipped to the real 99.9 % range ×1.5)")
-        ax.legend(fontsize=7)
+        _legend(ax)
     return fig
 
 
@@ -201,7 +208,7 @@ def _plot_return_qq(plt, quantities: dict[str, SourceQuantities], colours: dict[
         ax.set_title(f"QQ {q.replace('_', ' ')}")
         ax.set_xlabel("real quantile")
         ax.set_ylabel("generated quantile")
-        ax.legend(fontsize=7)
+        _legend(ax)
     return fig
 
 
@@ -220,7 +227,7 @@ def _plot_acf(plt, facts: dict, names: list[str], colours: dict[str, str], confi
         ax.axhline(0, color="black", lw=0.5)
         ax.set_title(f"{title}, {config.acf_horizon_s:g} s returns")
         ax.set_xlabel("lag")
-        ax.legend(fontsize=7)
+        _legend(ax)
     return fig
 
 
@@ -236,7 +243,7 @@ def _plot_kurtosis_vs_horizon(plt, facts: dict, names: list[str], colours: dict[
     ax.set_xlabel("horizon Δt (s)")
     ax.set_ylabel("excess kurtosis")
     ax.set_title("Kurtosis of log returns vs horizon")
-    ax.legend(fontsize=7)
+    _legend(ax)
     return fig
 
 
@@ -255,7 +262,7 @@ def _plot_spread(plt, quantities: dict[str, SourceQuantities], colours: dict[str
     ax.set_yscale("log")
     ax.set_xlabel("spread (ticks; last bin = this or wider)" if rq.tick_size else "spread")
     ax.set_title("Bid-ask spread")
-    ax.legend(fontsize=7)
+    _legend(ax)
     return fig
 
 
@@ -284,7 +291,7 @@ def _plot_order_flow(plt, quantities: dict[str, SourceQuantities], colours: dict
             ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(f"{q.replace('_', ' ')} ({QUANTITY_UNITS[q]})")
-        ax.legend(fontsize=7)
+        _legend(ax)
     return fig
 
 
@@ -366,6 +373,9 @@ def _tables(metrics: dict, config: EvalConfig) -> list[tuple[str, list[str], lis
     if missing:
         tables.append(("¹ Not computed (a source without a sample of the quantity, and why)",
                        ["source", "quantity", "reason"], missing))
+    warned = [[src, w] for src, f in facts.items() for w in f["info"].get("warnings", [])]
+    if warned:
+        tables.append(("Warnings", ["source", "warning"], warned))
     return tables
 
 
