@@ -68,17 +68,17 @@ are round numbers separating thin, mid and heavily traded US-listed names; they 
 point, not fitted on a universe here — :func:`tier_cuts_from_adv` computes terciles of your own
 ADVs. **First day** (no earlier session of that instrument, and no ``adv_history``):
 ``adv_fallback="session"`` (default) estimates the day's volume from the session itself
-(:func:`estimate_session_volume`, below; a same-day look-ahead of one number per day, as every
+(``liquidity.estimate_session_volume``, below; a same-day look-ahead of one number per day, as every
 session's own volume is); ``"raw"`` takes the session's volume as it is (the rule before the
 estimator); ``"middle"`` assigns tier 1.
 
-**Session volume estimator** (:func:`estimate_session_volume`). A session's data often cover
+**Session volume estimator** (``liquidity.estimate_session_volume``). A session's data often cover
 part of the day only — a rollout prefix ends at the rollout start (09:30–11:00 holds about 30 % of
 a Nasdaq day's volume), a sample file holds the first hour — and the volume of part of a day
 would put the instrument into a lower tier than its full days have. The estimate is the volume
 of the span ``[first record, last record]`` divided by the share of a regular session's volume a
 typical day trades in that span, ``F(span)``, from an intraday volume profile:
-:data:`US_EQUITY_PROFILE`, a documented parametric U-shape over the US regular session (09:30–16:00
+``liquidity.US_EQUITY_PROFILE``, a documented parametric U-shape over the US regular session (09:30–16:00
 America/New_York): intensity ``λ(x) = 1 + c·(2x − 1)²`` at the fraction ``x`` of the session
 elapsed, ``c = 2`` — the open and the close trade at 3× the midday rate. Why parametric: the
 U-shape of US equity volume is a long-documented regularity (Jain & Joh 1988, JFQA 23(3);
@@ -108,6 +108,7 @@ import numpy as np
 
 from . import _kernels
 from .events import ACTION_TRADE, NS_PER_SECOND, EventTable
+from .liquidity import MIN_PROFILE_FRACTION, US_EQUITY_PROFILE, VolumeProfile, estimate_session_volume
 
 _NS_PER_DAY = 86_400 * NS_PER_SECOND
 _NS_PER_HOUR = 3_600 * NS_PER_SECOND
@@ -548,76 +549,6 @@ class SessionFeatures:
         }
         table = pa.table({name: pa.array(arr) for name, arr in self.columns().items()})
         return table.replace_schema_metadata({"tradefm_session": json.dumps(meta)})
-
-
-@dataclass(frozen=True)
-class VolumeProfile:
-    """A parametric U-shaped intraday volume profile over a regular session (see the module docstring).
-
-    Attributes:
-        timezone: IANA zone of ``open``/``close``.
-        open_hour, close_hour: the regular session, local hours (9.5 = 09:30).
-        curvature: ``c`` in ``λ(x) = 1 + c·(2x − 1)²`` (0 = flat; open and close at ``1 + c`` × midday).
-    """
-
-    timezone: str = "America/New_York"
-    open_hour: float = 9.5
-    close_hour: float = 16.0
-    curvature: float = 2.0
-
-    def cumulative(self, x: float) -> float:
-        """Share of the session's volume traded by the fraction ``x`` ∈ [0, 1] of it elapsed."""
-        x = min(max(float(x), 0.0), 1.0)
-        c = self.curvature
-        return (x + c * ((2 * x - 1) ** 3 + 1) / 6) / (1 + c / 3)
-
-    def fraction(self, t0_ns: int, t1_ns: int) -> float:
-        """Share of one regular session's volume that a typical day trades within ``[t0, t1]`` (ns UTC).
-
-        Summed over the local days the span touches (a span covering two regular sessions gives 2).
-        """
-        from zoneinfo import ZoneInfo
-
-        if t1_ns <= t0_ns:
-            return 0.0
-        zone = ZoneInfo(self.timezone)
-        a = _dt.datetime.fromtimestamp(t0_ns / NS_PER_SECOND, tz=zone)
-        b = _dt.datetime.fromtimestamp(t1_ns / NS_PER_SECOND, tz=zone)
-        total = 0.0
-        day = a.date()
-        while day <= b.date():
-            midnight = _dt.datetime.combine(day, _dt.time(), tzinfo=zone)
-            lo = (a - midnight).total_seconds() / 3600 if day == a.date() else 0.0
-            hi = (b - midnight).total_seconds() / 3600 if day == b.date() else 24.0
-            span = self.close_hour - self.open_hour
-            x0, x1 = (lo - self.open_hour) / span, (hi - self.open_hour) / span
-            total += self.cumulative(x1) - self.cumulative(x0)
-            day += _dt.timedelta(days=1)
-        return total
-
-
-US_EQUITY_PROFILE = VolumeProfile()
-MIN_PROFILE_FRACTION = 0.01
-
-
-def estimate_session_volume(volume: float, t0_ns: int, t1_ns: int,
-                            profile: VolumeProfile = US_EQUITY_PROFILE) -> tuple[float, float]:
-    """A full session's volume estimated from the volume traded within ``[t0, t1]`` (module docstring).
-
-    Args:
-        volume: counted executed size within the span.
-        t0_ns, t1_ns: the span (ns UTC), e.g. a prefix's first and last record.
-        profile: the intraday volume profile.
-
-    Returns:
-        ``(estimate, F)``: ``volume / F`` with ``F`` the profile's share of a session in the span,
-        or ``(volume, F)`` unscaled when ``F < MIN_PROFILE_FRACTION`` (outside regular hours, or a
-        few minutes only).
-    """
-    f = profile.fraction(int(t0_ns), int(t1_ns))
-    if f < MIN_PROFILE_FRACTION:
-        return float(volume), f
-    return float(volume) / f, f
 
 
 def tier_of_adv(adv: float, config: FeatureConfig | None = None) -> int:

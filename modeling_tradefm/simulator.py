@@ -67,6 +67,33 @@ replayed data: ``features.counted_executions`` (the T records of an execution gr
 records); submitted orders: one per ``T`` the simulator emits (one per aggressor and level).
 Before the first execution it is the book mid. Units: 1e-9 (float64).
 
+Reconciliation with a venue's orderbook (``reconcile(row)``; ``apply(events, orderbook=...)`` does it
+after every message — a *reconciled replay*, used by ``tradefm replay --reconcile`` and for the
+starting book of rollouts, ``book.starting_book``). The row's visible levels are adopted; per side:
+
+* a level the row shows is set to the row's size: its volume in age order — anonymous volume
+  (the oldest), then the identified orders front to back — is kept as long as it fits; the first
+  order that does not fit and every order behind it are removed (the newest go first, as with
+  LIFO cancels); a shortfall becomes ONE synthetic order at the front of the identified queue
+  (volume the messages never showed arriving, e.g. an order placed beyond a level-1 file's view
+  that the best price later reached; at the front because, like anonymous volume, it predates
+  everything seen). Orders known from the messages thus keep their ids and queue places where they
+  reconcile with the row.
+* every level inside the row's window that the row does not show is removed, orders and all; the
+  window is the whole side when the row shows fewer levels than it has columns (the venue's side
+  ends there), else the prices from the best to the row's deepest level.
+* levels beyond a full row's deepest price are kept as the replay has them (orders seen arriving
+  and not seen leaving: on a level-1 file an upper bound of the depth there); the frontier moves to
+  the row's deepest price, so they are reported as undetermined.
+
+Synthetic orders get ids ``2**62 + k`` (``_book_kernels.SYNTH_ID_BASE``), outside venue and
+generated ids, and behave as identified orders (generated cancels and executions can take them;
+the LOBSTER writer writes them). A cancel or execution of an id the book never saw takes from the
+level's anonymous volume, then from its synthetic orders (front to back): both stand for unseen
+volume. Counters: ``reconciled_rows`` (rows that differed from the book), ``reconcile_added_volume``,
+``reconcile_removed_volume``. The kernel is compiled; AMZN's 57,515-message level-1 day replays
+reconciled in 0.2 s.
+
 LOBSTER rows: ``ask_px_k, ask_sz_k, bid_px_k, bid_sz_k`` for k = 1..levels, prices in dollars ×
 10,000 (``price_1e9 // 100_000``), empty levels ``±9999999999`` with size 0. A book seeded from a
 LOBSTER row only knows the levels that row shows: prices beyond its deepest shown level (the
