@@ -57,6 +57,7 @@ S_VW_T = 13  # ns time of the last EW-VWAP update
 S_CANCEL_NEWEST = 14  # generated cancels: 1 newest first (LIFO), 0 oldest first, 2 whole order of nearest size
 S_CANCEL_SPILL = 15  # generated cancels: 1 spill over further orders of the level
 S_VISIBLE = 16  # > 0: the event source only shows the top S_VISIBLE levels (LOBSTER level-N files)
+S_SYNTH = 17  # synthetic orders created so far by reconciliation (their ids: SYNTH_ID_BASE + k)
 # counters (reported by Simulator.counters)
 C_FIRST = 20
 C_UNKNOWN_CANCEL = 20  # C of an id not in the book (reduces anonymous volume)
@@ -73,7 +74,10 @@ C_ADDED_VOL = 30  # volume that entered the book (A, seeds, rests of submits)
 C_CANCELLED_VOL = 31  # volume removed by cancels/modifies (not executions)
 C_EXECUTED_VOL = 32  # resting volume executed by submitted orders
 C_UNKNOWN_IN_FRONTIER = 33  # unknown-id C inside the known price range (a real inconsistency)
-C_LAST = 34
+C_RECONCILED = 34  # orderbook rows whose visible levels differed from the book (and were adopted)
+C_RECONCILE_ADDED = 35  # volume added by reconciliation (synthetic orders)
+C_RECONCILE_REMOVED = 36  # volume removed by reconciliation (orders and levels the row does not show)
+C_LAST = 37
 N_STATE = 64
 
 # void codes of submit (index into VOID_REASONS in simulator.py)
@@ -102,6 +106,10 @@ F_LAST = 128
 
 INT64_MAX = np.iinfo(np.int64).max
 EMPTY_PX = 9999999999  # LOBSTER's empty-level price
+# Ids of the synthetic orders reconciliation creates: far above any venue's order reference numbers
+# (Nasdaq's and CME's are < 2**63 but grow from 0), and they do not move S_MAXID, so the ids
+# ``submit`` hands out (S_MAXID + 1, ...) never meet them.
+SYNTH_ID_BASE = 1 << 62
 
 
 # ---- hashing ---------------------------------------------------------------------------------
@@ -412,6 +420,19 @@ def _has_room(ords, lvls, oh, lh, st):
 
 
 @njit(cache=True)
+def _has_room_for(ords, lvls, oh, lh, st, k):
+    """Room for ``k`` more orders and ``k`` more levels (on either side) without growing."""
+    if not _has_room(ords, lvls, oh, lh, st):
+        return False
+    nlv = st[S_NLV_B] + st[S_NLV_A]
+    if ords.shape[0] - st[S_NORD] < k + 1 or lvls.shape[0] - nlv < k + 1:
+        return False
+    if 2 * (st[S_NORD] + k + 2) > len(oh) or 2 * (nlv + k + 2) > lh.shape[1]:
+        return False
+    return True
+
+
+@njit(cache=True)
 def _write_row(lvls, sk, ss, st, out, known, r, nlev, divisor):
     """LOBSTER orderbook row r: ask_px, ask_sz, bid_px, bid_sz per level.
 
@@ -441,7 +462,101 @@ def _write_row(lvls, sk, ss, st, out, known, r, nlev, divisor):
         known[r, side] = k_known if has_frontier != 0 else nlev
 
 
+@njit(cache=True)
+def _take_synthetic(ords, lvls, oh, lh, sk, ss, st, side, price, q):
+    """Take up to ``q`` off the synthetic orders of a level, front to back; returns what is left.
+
+    Synthetic orders (reconciliation) stand for volume the messages never showed arriving, like
+    anonymous volume: a cancel or execution of an order the book never saw comes out of them.
+    """
+    lslot = _lfind(lvls, lh[side], price)
+    if lslot < 0:
+        return q
+    o = lvls[lslot, L_HEAD]
+    while q > 0 and o >= 0:
+        nxt = ords[o, O_NEXT]
+        if np.uint64(ords[o, O_ID]) >= np.uint64(SYNTH_ID_BASE):
+            d = min(q, ords[o, O_SIZE])
+            q -= d
+            _reduce_order(ords, lvls, oh, lh, sk, ss, st, o, d, False)
+        o = nxt
+    _drop_level_if_empty(lvls, lh, sk, ss, st, lslot)
+    return q
+
+
 # ---- replay of real events -------------------------------------------------------------------
+@njit(cache=True)
+def _apply_one(ords, lvls, oh, lh, sk, ss, st, vw, t, a, sd, p, size, o, ex):
+    """One venue record (A/C/M/R change the book; ``ex != 0``: a counted execution, fed to the EW-VWAP)."""
+    s = 0 if sd == SD_BID else (1 if sd == SD_ASK else -1)
+    q = np.int64(size)
+    if a == A_ADD:
+        if s < 0 or p == INT64_MAX or q <= 0:
+            st[C_BAD_RECORD] += 1
+        elif o == 0:
+            st[C_ADD_NO_ID] += 1
+            _anon_change(ords, lvls, oh, lh, sk, ss, st, s, p, q)
+        elif _ofind(ords, oh, o) >= 0:
+            st[C_DUPLICATE_ADD] += 1
+        else:
+            _add_order(ords, lvls, oh, lh, sk, ss, st, s, p, q, o, 0)
+    elif a == A_CANCEL:
+        slot = _ofind(ords, oh, o) if o != 0 else -1
+        if slot >= 0:
+            have = ords[slot, O_SIZE]
+            if q <= 0 or q > have:
+                if q > have:
+                    st[C_SHORTFALL] += 1
+                    st[C_SHORTFALL_VOL] += q - have
+                q = have
+            st[C_CANCELLED_VOL] += q
+            _reduce_order(ords, lvls, oh, lh, sk, ss, st, slot, q, True)
+        elif s < 0 or p == INT64_MAX or q <= 0:
+            st[C_BAD_RECORD] += 1
+        else:
+            # An order the book never saw (submitted before the seed): it is part of the
+            # level's anonymous volume.
+            st[C_UNKNOWN_CANCEL] += 1
+            short = _anon_change(ords, lvls, oh, lh, sk, ss, st, s, p, -q)
+            if short > 0:
+                short = _take_synthetic(ords, lvls, oh, lh, sk, ss, st, s, p, short)
+            st[C_CANCELLED_VOL] += q - short
+            if short > 0:
+                st[C_SHORTFALL] += 1
+                st[C_SHORTFALL_VOL] += short
+                if _in_known_range(st, s, p):
+                    st[C_UNKNOWN_IN_FRONTIER] += 1
+    elif a == A_MODIFY:
+        slot = _ofind(ords, oh, o) if o != 0 else -1
+        if s < 0 or p == INT64_MAX:
+            st[C_BAD_RECORD] += 1
+        elif slot < 0:
+            st[C_UNKNOWN_MODIFY] += 1
+            if q > 0:
+                if o == 0:
+                    _anon_change(ords, lvls, oh, lh, sk, ss, st, s, p, q)
+                else:
+                    _add_order(ords, lvls, oh, lh, sk, ss, st, s, p, q, o, 0)
+        else:
+            have = ords[slot, O_SIZE]
+            if p != ords[slot, O_PRICE] or s != ords[slot, O_SIDE] or q > have:
+                # price change or size increase: loses time priority (back of the queue)
+                part = ords[slot, O_PART]
+                st[C_CANCELLED_VOL] += have
+                _reduce_order(ords, lvls, oh, lh, sk, ss, st, slot, have, True)
+                if q > 0:
+                    _add_order(ords, lvls, oh, lh, sk, ss, st, s, p, q, o, part)
+            elif q < have:
+                # size decrease keeps priority
+                st[C_CANCELLED_VOL] += have - q
+                _reduce_order(ords, lvls, oh, lh, sk, ss, st, slot, have - q, True)
+    elif a == A_CLEAR:
+        st[C_CLEAR] += 1
+        _clear(ords, lvls, oh, lh, st)
+    if ex != 0 and p != INT64_MAX and q > 0:
+        _vwap_update(st, vw, t, p, q)
+
+
 @njit(cache=True)
 def apply_events(ords, lvls, oh, lh, sk, ss, st, vw, ts, action, side, price, size, oid, is_exec, start, stop,
                  rows, known, nlev, divisor):
@@ -455,77 +570,35 @@ def apply_events(ords, lvls, oh, lh, sk, ss, st, vw, ts, action, side, price, si
     for i in range(start, stop):
         if not _has_room(ords, lvls, oh, lh, st):
             return i
-        a = action[i]
-        sd = side[i]
-        s = 0 if sd == SD_BID else (1 if sd == SD_ASK else -1)
-        p = price[i]
-        q = np.int64(size[i])
-        o = oid[i]
-        if a == A_ADD:
-            if s < 0 or p == INT64_MAX or q <= 0:
-                st[C_BAD_RECORD] += 1
-            elif o == 0:
-                st[C_ADD_NO_ID] += 1
-                _anon_change(ords, lvls, oh, lh, sk, ss, st, s, p, q)
-            elif _ofind(ords, oh, o) >= 0:
-                st[C_DUPLICATE_ADD] += 1
-            else:
-                _add_order(ords, lvls, oh, lh, sk, ss, st, s, p, q, o, 0)
-        elif a == A_CANCEL:
-            slot = _ofind(ords, oh, o) if o != 0 else -1
-            if slot >= 0:
-                have = ords[slot, O_SIZE]
-                if q <= 0 or q > have:
-                    if q > have:
-                        st[C_SHORTFALL] += 1
-                        st[C_SHORTFALL_VOL] += q - have
-                    q = have
-                st[C_CANCELLED_VOL] += q
-                _reduce_order(ords, lvls, oh, lh, sk, ss, st, slot, q, True)
-            elif s < 0 or p == INT64_MAX or q <= 0:
-                st[C_BAD_RECORD] += 1
-            else:
-                # An order the book never saw (submitted before the seed): it is part of the
-                # level's anonymous volume.
-                st[C_UNKNOWN_CANCEL] += 1
-                short = _anon_change(ords, lvls, oh, lh, sk, ss, st, s, p, -q)
-                st[C_CANCELLED_VOL] += q - short
-                if short > 0:
-                    st[C_SHORTFALL] += 1
-                    st[C_SHORTFALL_VOL] += short
-                    if _in_known_range(st, s, p):
-                        st[C_UNKNOWN_IN_FRONTIER] += 1
-        elif a == A_MODIFY:
-            slot = _ofind(ords, oh, o) if o != 0 else -1
-            if s < 0 or p == INT64_MAX:
-                st[C_BAD_RECORD] += 1
-            elif slot < 0:
-                st[C_UNKNOWN_MODIFY] += 1
-                if q > 0:
-                    if o == 0:
-                        _anon_change(ords, lvls, oh, lh, sk, ss, st, s, p, q)
-                    else:
-                        _add_order(ords, lvls, oh, lh, sk, ss, st, s, p, q, o, 0)
-            else:
-                have = ords[slot, O_SIZE]
-                if p != ords[slot, O_PRICE] or s != ords[slot, O_SIDE] or q > have:
-                    # price change or size increase: loses time priority (back of the queue)
-                    part = ords[slot, O_PART]
-                    st[C_CANCELLED_VOL] += have
-                    _reduce_order(ords, lvls, oh, lh, sk, ss, st, slot, have, True)
-                    if q > 0:
-                        _add_order(ords, lvls, oh, lh, sk, ss, st, s, p, q, o, part)
-                elif q < have:
-                    # size decrease keeps priority
-                    st[C_CANCELLED_VOL] += have - q
-                    _reduce_order(ords, lvls, oh, lh, sk, ss, st, slot, have - q, True)
-        elif a == A_CLEAR:
-            st[C_CLEAR] += 1
-            _clear(ords, lvls, oh, lh, st)
-        if is_exec[i] != 0 and p != INT64_MAX and q > 0:
-            _vwap_update(st, vw, ts[i], p, q)
+        _apply_one(ords, lvls, oh, lh, sk, ss, st, vw, ts[i], action[i], side[i], price[i], size[i], oid[i],
+                   is_exec[i])
         if st[S_VISIBLE] > 0:
             _move_frontier(lvls, ss, st)
+        if nlev > 0:
+            _write_row(lvls, sk, ss, st, rows, known, i, nlev, divisor)
+    return stop
+
+
+@njit(cache=True)
+def apply_events_reconciled(ords, lvls, oh, lh, sk, ss, st, vw, ts, action, side, price, size, oid, is_exec, seq,
+                            start, stop, book, mult, rows, known, nlev, divisor):
+    """``apply_events``, adopting the venue's visible levels after every message (``reconcile_row``).
+
+    ``book`` holds LOBSTER orderbook rows (row r = the book after message r + 1; prices × ``mult``
+    = 1e-9 units); event i belongs to message ``seq[i]`` (1-based row), and after the LAST event of
+    each message the book adopts row ``seq[i] − 1``.
+    """
+    n = len(seq)
+    room = 4 * (book.shape[1] // 4) + 2
+    for i in range(start, stop):
+        if not _has_room_for(ords, lvls, oh, lh, st, room):
+            return i
+        _apply_one(ords, lvls, oh, lh, sk, ss, st, vw, ts[i], action[i], side[i], price[i], size[i], oid[i],
+                   is_exec[i])
+        if st[S_VISIBLE] > 0:
+            _move_frontier(lvls, ss, st)
+        if i + 1 == n or seq[i + 1] != seq[i]:
+            _reconcile(ords, lvls, oh, lh, sk, ss, st, book, np.int64(seq[i]) - 1, mult)
         if nlev > 0:
             _write_row(lvls, sk, ss, st, rows, known, i, nlev, divisor)
     return stop
@@ -544,6 +617,151 @@ def _move_frontier(lvls, ss, st):
             if _in_known_range(st, side, p):
                 st[S_FB + side] = p
                 st[S_HASFB + side] = 1
+
+
+# ---- reconciliation with a venue's orderbook row -------------------------------------------------
+@njit(cache=True)
+def _remove_level(ords, lvls, oh, lh, sk, ss, st, lslot):
+    """Take a whole level off the book (anonymous volume and every order); returns the volume removed."""
+    removed = lvls[lslot, L_TOTAL]
+    o = lvls[lslot, L_HEAD]
+    while o >= 0:
+        nxt = ords[o, O_NEXT]
+        _reduce_order(ords, lvls, oh, lh, sk, ss, st, o, ords[o, O_SIZE], False)
+        o = nxt
+    lvls[lslot, L_TOTAL] = 0
+    lvls[lslot, L_ANON] = 0
+    lvls[lslot, L_P1] = 0
+    _drop_level_if_empty(lvls, lh, sk, ss, st, lslot)
+    return removed
+
+
+@njit(cache=True)
+def _add_synthetic_front(ords, lvls, oh, lh, sk, ss, st, side, price, size):
+    """One synthetic order at the FRONT of its level's identified queue (behind anonymous volume)."""
+    lslot = _level(lvls, lh, sk, ss, st, side, price, True)
+    slot = st[S_OFREE]
+    st[S_OFREE] = ords[slot, O_NEXT]
+    oid = np.int64(SYNTH_ID_BASE) + st[S_SYNTH]
+    st[S_SYNTH] += 1
+    ords[slot, O_PRICE] = price
+    ords[slot, O_SIZE] = size
+    ords[slot, O_SIDE] = side
+    ords[slot, O_LVL] = lslot
+    ords[slot, O_ID] = oid
+    ords[slot, O_PART] = 0
+    head = lvls[lslot, L_HEAD]
+    ords[slot, O_PREV] = -1
+    ords[slot, O_NEXT] = head
+    if head >= 0:
+        ords[head, O_PREV] = slot
+    else:
+        lvls[lslot, L_TAIL] = slot
+    lvls[lslot, L_HEAD] = slot
+    lvls[lslot, L_TOTAL] += size
+    lvls[lslot, L_NORD] += 1
+    _oinsert(ords, oh, slot)
+    st[S_NORD] += 1
+
+
+@njit(cache=True)
+def _set_level(ords, lvls, oh, lh, sk, ss, st, side, price, target):
+    """Make the level at ``price`` hold exactly ``target`` (> 0) shares; returns (added, removed).
+
+    The level's volume in age order — anonymous volume (the oldest), then the identified orders
+    front to back — is kept as long as it fits ``target``; the first order that does not fit and
+    every order behind it are removed (the newest go first, as in the LIFO cancel rule); a
+    shortfall becomes one synthetic order at the front of the identified queue.
+    """
+    lslot = _level(lvls, lh, sk, ss, st, side, price, True)
+    if lvls[lslot, L_TOTAL] == target:
+        return 0, 0
+    room = target
+    removed = 0
+    a = lvls[lslot, L_ANON]
+    if a > room:
+        removed += a - room
+        lvls[lslot, L_ANON] = room
+        lvls[lslot, L_TOTAL] -= a - room
+    room -= lvls[lslot, L_ANON]
+    o = lvls[lslot, L_HEAD]
+    cut = False
+    while o >= 0:
+        nxt = ords[o, O_NEXT]
+        q = ords[o, O_SIZE]
+        if cut or q > room:
+            cut = True
+            removed += q
+            _reduce_order(ords, lvls, oh, lh, sk, ss, st, o, q, False)
+        else:
+            room -= q
+        o = nxt
+    if room > 0:
+        _add_synthetic_front(ords, lvls, oh, lh, sk, ss, st, side, price, room)
+    return room, removed
+
+
+@njit(cache=True)
+def _reconcile(ords, lvls, oh, lh, sk, ss, st, book, r, mult):
+    """Adopt the visible levels of LOBSTER orderbook row ``book[r]`` (see ``simulator.py``).
+
+    Per side: the row's levels are set to the row's sizes (``_set_level``); every level of the
+    book inside the row's window that the row does not show is removed — the window is the whole
+    side when the row shows fewer levels than it has columns, else the prices from the best to the
+    row's deepest level. Levels beyond a full row's deepest price are not visible to the venue's
+    file and are kept; the frontier moves to that price (they are uncertain). Returns nothing; the
+    counters ``C_RECONCILE*`` record what changed.
+    """
+    nb = book.shape[1] // 4
+    added = 0
+    removed = 0
+    for side in range(2):
+        pc = 2 if side == 0 else 0
+        m = 0
+        for k in range(nb):
+            if book[r, 4 * k + pc + 1] <= 0:
+                break
+            m += 1
+        full = m == nb
+        deepest = book[r, 4 * (m - 1) + pc] * mult if m > 0 else 0
+        n = st[S_NLV_B + side]
+        drop = np.empty(n, dtype=np.int64)
+        nd = 0
+        for idx in range(n - 1, -1, -1):
+            slot = ss[side, idx]
+            p = lvls[slot, L_PRICE]
+            if full and (p < deepest if side == 0 else p > deepest):
+                break
+            shown = False
+            for k in range(m):
+                if book[r, 4 * k + pc] * mult == p:
+                    shown = True
+                    break
+            if not shown:
+                drop[nd] = slot
+                nd += 1
+        for j in range(nd):
+            removed += _remove_level(ords, lvls, oh, lh, sk, ss, st, drop[j])
+        for k in range(m):
+            ad, rm = _set_level(ords, lvls, oh, lh, sk, ss, st, side, book[r, 4 * k + pc] * mult,
+                                book[r, 4 * k + pc + 1])
+            added += ad
+            removed += rm
+        if full:
+            st[S_FB + side] = deepest
+            st[S_HASFB + side] = 1
+        else:
+            st[S_HASFB + side] = 0
+    if added or removed:
+        st[C_RECONCILED] += 1
+        st[C_RECONCILE_ADDED] += added
+        st[C_RECONCILE_REMOVED] += removed
+
+
+@njit(cache=True)
+def reconcile_row(ords, lvls, oh, lh, sk, ss, st, book, r, mult):
+    """``_reconcile`` as an entry point (the caller made room for 2 · 2 · levels orders and levels)."""
+    _reconcile(ords, lvls, oh, lh, sk, ss, st, book, r, mult)
 
 
 # ---- generated orders ------------------------------------------------------------------------

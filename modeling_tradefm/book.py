@@ -15,6 +15,14 @@ Two sources, in order of truth:
 
 Inside one message (LOBSTER type 4 → T, F, C) or one venue packet, the intermediate records see
 the book after the whole message; consumers sample the book after records flagged ``F_LAST``.
+
+**The starting book of a rollout** (:func:`starting_book`, the one function ``tradefm generate``
+and the evaluation's replay of a rollout both call, so the rollout and its measurement start
+from the same book): the replay of the real prefix; with the message file's orderbook, a
+*reconciled* replay that adopts the orderbook's visible levels after every message
+(``Simulator.apply(events, orderbook=...)``; the rule is in ``simulator.py``), so the book at the
+start shows exactly the venue's row in force then — even for a level-1 file, whose messages alone
+leave the book almost undetermined.
 """
 
 from __future__ import annotations
@@ -38,6 +46,10 @@ class TopOfBook:
         bid, ask: best bid / ask price, NaN where that side is empty.
         bid_size, ask_size: volume at the best price (0 where the side is empty).
         source: ``"orderbook"`` (a LOBSTER orderbook file) or ``"replay"`` (the simulator).
+        unseen: replay only: cancels and executions of orders the replay never saw arrive that found
+            no volume to take at their level (``Simulator.counters["unknown_shortfall"]``). Many of
+            them mean the records do not determine the book (a LOBSTER level-1 file: 16 % of its
+            messages); a complete source has none.
     """
 
     bid: np.ndarray
@@ -45,6 +57,7 @@ class TopOfBook:
     bid_size: np.ndarray
     ask_size: np.ndarray
     source: str
+    unseen: int = 0
 
     def __len__(self) -> int:
         return len(self.bid)
@@ -93,11 +106,16 @@ def top_of_book(events: EventTable, orderbook: np.ndarray | None = None, initial
     Raises:
         DataError: a record's message row lies outside the orderbook file.
     """
-    from .simulator import LOBSTER_PRICE_DIVISOR, lobster_orderbook
+    from .simulator import LOBSTER_PRICE_DIVISOR, Simulator
 
     if orderbook is None:
-        rows = lobster_orderbook(events, levels=1, initial=initial, price_divisor=1)
-        return _from_rows(rows, 1, SOURCE_REPLAY)
+        sim = initial.copy() if initial is not None else Simulator()
+        sim.keep_log = False
+        before = sim.counters["unknown_shortfall"]
+        rows, _ = sim.apply_recording(events, 1, 1)
+        top = _from_rows(rows, 1, SOURCE_REPLAY)
+        top.unseen = sim.counters["unknown_shortfall"] - before
+        return top
     orderbook = np.asarray(orderbook)
     row = events.sequence.astype(np.int64) - 1
     if len(row) and (row.min() < 0 or row.max() >= len(orderbook)):
@@ -107,4 +125,30 @@ def top_of_book(events: EventTable, orderbook: np.ndarray | None = None, initial
     return _from_rows(orderbook[row, :4], LOBSTER_PRICE_DIVISOR, SOURCE_ORDERBOOK)
 
 
-__all__ = ["SOURCE_ORDERBOOK", "SOURCE_REPLAY", "TopOfBook", "top_of_book"]
+def starting_book(prefix: EventTable, orderbook: np.ndarray | None = None, orderbook_path=None, **simulator_kwargs):
+    """The book a rollout starts from (see the module docstring).
+
+    Args:
+        prefix: the real events before the start (one instrument, feed order).
+        orderbook: the LOBSTER orderbook rows of the message file ``prefix`` was read from (whole
+            file; ``sequence`` picks the rows), or ``None`` for a plain replay.
+        orderbook_path: named in errors.
+        **simulator_kwargs: ``Simulator`` settings (``cancel_priority``, ``tick_size``, ...).
+
+    Returns:
+        A ``Simulator`` holding the book after the prefix (its log holds the prefix).
+
+    Raises:
+        DataError: an orderbook the prefix does not fit, or a malformed orderbook row.
+    """
+    from .simulator import Simulator, check_lobster_book
+
+    if orderbook is not None:
+        try:
+            check_lobster_book(orderbook, prefix)
+        except ValueError as exc:
+            raise DataError(orderbook_path or "<orderbook>", f"cannot start from this orderbook: {exc}") from None
+    return Simulator.from_events(prefix, orderbook, **simulator_kwargs)
+
+
+__all__ = ["SOURCE_ORDERBOOK", "SOURCE_REPLAY", "TopOfBook", "starting_book", "top_of_book"]

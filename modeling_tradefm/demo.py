@@ -15,10 +15,10 @@ Protocol (every choice below is a field of :class:`DemoConfig`, set by ``configs
    the same information TradeFM sees as its conditioning context.
 5. **TradeFM, two ways**: *zero-shot* (the pre-trained model, AAPL only in its context) and
    *prefix-adapted* (the pre-trained model fine-tuned for ``adapt_steps`` on the prefix — the
-   data the baselines were fitted on, nothing after the rollout start). Liquidity tier of the
-   held-out session: ``tier`` (default 1 = the middle tier, the features' ``adv_fallback="middle"``
-   rule for an instrument without ADV history; the session-volume rule would read the prefix's
-   15 minutes as a whole day and pick a lower tier).
+   data the baselines were fitted on, nothing after the rollout start). The held-out session's
+   liquidity tier comes from the features' estimator, as for any new instrument: the prefix's
+   volume scaled to a full session by the intraday volume profile (``features`` module docstring);
+   no tier is pinned.
 6. **Rollouts** of all four generators from the same prefix, in the same simulator, with the same
    seeds; **evaluation** (K-S and normalised W1 with bootstrap intervals, real-vs-real noise
    floor, stylized facts, plots) into ``report/``.
@@ -67,7 +67,6 @@ class DemoConfig:
         train_overrides: extra ``tradefm train`` flags (``{"max_steps": 50}``).
         adapt_steps: fine-tuning steps on the prefix (0 = no prefix-adapted model).
         adapt_learning_rate: its learning rate.
-        tier: liquidity tier of the held-out session's context (see the module docstring).
         rollouts, events: rollouts per generator and events (steps) per rollout.
         seed: rollout seed (the same for every generator).
         temperature, top_p, repetition_penalty: TradeFM sampling.
@@ -89,7 +88,6 @@ class DemoConfig:
     train_overrides: dict = field(default_factory=dict)
     adapt_steps: int = 150
     adapt_learning_rate: float = 5e-4
-    tier: int | None = 1
     rollouts: int = 8
     events: int = 6000
     seed: int = 0
@@ -237,7 +235,6 @@ def adapt_argv(cfg: DemoConfig, model_dir: Path, prefix_file: Path, out_dir: Pat
             "--config_overrides", "", "--load_best_model_at_end", "false",
             "--data", str(prefix_file), "--val_mode", "none", "--eval_strategy", "no",
             "--max_steps", str(cfg.adapt_steps), "--learning_rate", str(cfg.adapt_learning_rate),
-            "--feature_config", json.dumps({"adv_fallback": "middle"}),
             "--output_dir", str(out_dir), "--log_level", "warning", *_device_flags(cuda)]
 
 
@@ -305,8 +302,6 @@ class _DemoRun:
         if name.startswith("TradeFM"):
             argv += ["--temperature", str(cfg.temperature), "--top-p", str(cfg.top_p),
                      "--repetition-penalty", str(cfg.repetition_penalty), "--device", self.device]
-            if cfg.tier is not None:
-                argv += ["--tier", str(cfg.tier)]
             if cfg.threads and not self.cuda:
                 argv += ["--threads", str(cfg.threads)]
         return argv

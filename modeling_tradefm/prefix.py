@@ -7,13 +7,22 @@ places it in the session (its first occurrence at or after the session's first e
 evening session's "03:00" is the next morning), and :func:`select_prefix` returns the session's
 events before it. ``tradefm generate``, ``tradefm evaluate`` (rebuilding a run's prefix) and the demo
 all cut the prefix here, so they agree on it to the event.
+
+:func:`load_prefix` reads the files, cuts the prefix and keeps what the rollout's starting book is
+built from (:class:`Prefix`): a LOBSTER message file with its orderbook file beside it (same stem,
+``_orderbook_N``) brings that orderbook, and the starting book then shows the venue's visible
+levels at the start (``book.starting_book``). :func:`read_sessions` is the reading half, shared
+with the evaluation's real data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
+
+import numpy as np
 
 from .errors import DataError
 
@@ -79,4 +88,121 @@ def select_prefix(events, start_clock: dt.time, tz: str, source: str, feature_co
     return session, ev[:n], start_ns
 
 
-__all__ = ["clock_to_ns", "parse_clock", "select_prefix"]
+@dataclass
+class BookedSession:
+    """One session of the data and the LOBSTER orderbook of the file it was read from, if any.
+
+    Attributes:
+        session: a ``features.Session``.
+        orderbook: int64 [rows, 4·levels] the whole file's orderbook (``sequence`` picks the rows),
+            or ``None`` (no orderbook beside the file, a non-LOBSTER file, or a session that spans
+            several files).
+        orderbook_path: where ``orderbook`` was read from.
+    """
+
+    session: object
+    orderbook: np.ndarray | None = None
+    orderbook_path: str | None = None
+
+
+def read_sessions(paths, feature_config=None, progress: bool = False) -> list[BookedSession]:
+    """Every session of the files (``features.split_sessions`` of their concatenation), with its orderbook.
+
+    LOBSTER message files are read with ``orderbook="auto"``: an orderbook file beside one (same
+    stem, ``_orderbook_N``) comes along and becomes the session's :attr:`BookedSession.orderbook`.
+
+    Raises:
+        DataError: a file that cannot be read, or an orderbook whose rows do not match its messages.
+    """
+    from .events import EventTable
+    from .features import split_sessions
+    from .io import expand_paths, read_file
+    from .io.lobster import sibling_orderbook
+
+    files = expand_paths(paths)
+    if progress and len(files) > 1:
+        from tqdm.auto import tqdm
+
+        files = tqdm(files, desc="reading", unit="file")
+    results = [read_file(f, orderbook="auto") for f in files]
+    events = EventTable.concat([r.events for r in results]) if len(results) != 1 else results[0].events
+    ends = np.cumsum([len(r.events) for r in results])
+    out = []
+    for s in split_sessions(events, feature_config):
+        rows = s.rows if s.rows is not None else np.zeros(0, dtype=np.int64)
+        f = np.unique(np.searchsorted(ends, rows, side="right")) if len(rows) else np.zeros(0, dtype=np.int64)
+        book = results[int(f[0])].orderbook if len(f) == 1 else None
+        path = str(sibling_orderbook(results[int(f[0])].report.path)) if book is not None else None
+        out.append(BookedSession(s, book, path))
+    return out
+
+
+@dataclass
+class Prefix:
+    """A rollout start: the session, its events before the start, and its orderbook if it has one.
+
+    Attributes:
+        session: the ``features.Session`` the prefix is cut from.
+        events: the session's events before ``start_ns``.
+        start_ns: the rollout start (ns UTC).
+        orderbook, orderbook_path: the session's LOBSTER orderbook (:class:`BookedSession`).
+    """
+
+    session: object
+    events: object
+    start_ns: int
+    orderbook: np.ndarray | None = None
+    orderbook_path: str | None = None
+
+    @property
+    def orderbook_row(self) -> int | None:
+        """0-based orderbook row in force at the start (after the prefix's last message), or ``None``."""
+        if self.orderbook is None or not len(self.events):
+            return None
+        return int(self.events.sequence[-1]) - 1
+
+    def starting_book(self, **simulator_kwargs):
+        """``book.starting_book`` of this prefix: what every rollout from it starts from."""
+        from .book import starting_book
+
+        return starting_book(self.events, self.orderbook, self.orderbook_path, **simulator_kwargs)
+
+    def describe(self) -> dict:
+        """What ``meta.json`` records about the starting book (so the evaluation rebuilds the same one)."""
+        if self.orderbook is None:
+            return {"source": "replay"}
+        row = self.orderbook[self.orderbook_row]
+        return {"source": "orderbook", "orderbook": self.orderbook_path, "row": self.orderbook_row + 1,
+                "levels": int(self.orderbook.shape[1] // 4),
+                "best_ask": int(row[0]) if row[1] > 0 else None, "best_bid": int(row[2]) if row[3] > 0 else None}
+
+
+def load_prefix(paths, start_clock: dt.time, tz: str, feature_config=None, *, instrument_id: int | None = None,
+                date: str | None = None, source: str | None = None) -> Prefix:
+    """Read ``paths`` and cut the prefix before ``start_clock`` (:func:`select_prefix`'s rule).
+
+    Args:
+        paths: event files or globs.
+        start_clock, tz: the rollout start as wall-clock time in ``tz``.
+        feature_config: its trading-date rule splits the sessions.
+        instrument_id, date: the session to use (default: the first, as ``select_prefix``).
+        source: the data's name in errors (default: the paths).
+
+    Raises:
+        DataError: no such session, or no event of it before the start.
+    """
+    source = source or ", ".join(str(p) for p in (paths if isinstance(paths, (list, tuple)) else [paths]))
+    booked = read_sessions(paths, feature_config)
+    if instrument_id is not None or date is not None:
+        booked = [b for b in booked if (instrument_id is None or b.session.instrument_id == int(instrument_id))
+                  and (date is None or b.session.date == date)]
+    if not booked:
+        what = "no session (no events) in the data" if instrument_id is None and date is None else (
+            f"no session of instrument {instrument_id} on {date} in the data")
+        raise DataError(source, what)
+    b = booked[0]
+    _, prefix, start_ns = select_prefix(b.session.events, start_clock, tz, source, feature_config)
+    return Prefix(b.session, prefix, start_ns, b.orderbook, b.orderbook_path)
+
+
+__all__ = ["BookedSession", "Prefix", "clock_to_ns", "load_prefix", "parse_clock", "read_sessions", "select_prefix"]

@@ -19,8 +19,10 @@
 4. After the simulator applied the order, the context of that position is
    ``(tier, Δp bin, participant)`` with ``Δp = (vwap_mid_after − p_open) / p_open`` — the context
    rule of the contracts: position t carries the market right AFTER event t. The tier is the
-   session's (fixed within a session: it comes from the ADV of previous days) and ``p_open`` is the
-   session open of the prefix's features.
+   session's (fixed within a session): by default the features' tier of the prefix — with no ADV
+   history, the prefix's volume scaled to a full session by the intraday volume profile
+   (``features.estimate_session_volume``), the same rule training applied — else the tier of a
+   given ``adv``, or a pinned ``tier``; ``p_open`` is the session open of the prefix's features.
 5. The position's token is the sampled token when the proposal was applied unchanged; an injected
    order is encoded with ``TradeFMTokenizer.encode_orders`` (its δp from the pre-order mid) and
    carries participant flag 1 in its context.
@@ -123,9 +125,10 @@ class TradeFMProposer(OrderProposer):
         tick_size: price grid of generated orders (1e-9 units); default the simulator's, else the
             GCD of the prefix's add prices.
         tier: pin the liquidity tier of every context row, prefix included (default: the tier the
-            features give the prefix; with no ADV history that is the features' ``adv_fallback``
-            rule, which on a prefix shorter than a day sees a fraction of the daily volume and so
-            tends to a lower tier than training gave the instrument's full sessions).
+            features give the prefix: with no ADV history, the features' ``adv_fallback`` rule,
+            by default the prefix's volume scaled to a full session by the intraday volume profile).
+        adv: the instrument's average daily volume (shares/contracts): the tier is
+            ``features.tier_of_adv(adv)`` under the feature config's cuts (``tier`` wins if both).
         device: where the model runs (default: the model's device).
     """
 
@@ -149,6 +152,7 @@ class TradeFMProposer(OrderProposer):
         feature_config=None,
         tick_size: int | None = None,
         tier: int | None = None,
+        adv: float | None = None,
         device=None,
     ):
         self.model = model.eval() if device is None else model.to(device).eval()
@@ -172,6 +176,10 @@ class TradeFMProposer(OrderProposer):
         self.feature_config = feature_config
         self.tick_size = tick_size
         self.tier_override = tier
+        if adv is not None and not (np.isfinite(adv) and adv >= 0):
+            raise ValueError(f"adv must be a volume >= 0, got {adv}")
+        self.adv_override = None if adv is None else float(adv)
+        self.context_info: dict | None = None
         self.device = device if device is not None else next(model.parameters()).device
         self.vocab_size = int(model.config.vocab_size)
         self._started = False
@@ -244,12 +252,10 @@ class TradeFMProposer(OrderProposer):
         enc = self.tokenizer.encode(sess)
         ids = np.asarray(enc["input_ids"], dtype=np.int64)
         ctx = np.asarray(enc["context_ids"], dtype=np.int64)
-        # the session's tier (fixed within a session) unless the caller pins it; a pinned tier
-        # replaces the prefix's too, as a session never changes tier
-        if self.tier_override is None:
-            self.tier = int(ctx[-1, 0])
-        else:
-            self.tier = int(self.tier_override)
+        # the session's tier (fixed within a session) unless the caller pins it or gives the ADV; a
+        # pinned tier replaces the prefix's too, as a session never changes tier
+        self.tier, self.context_info = self._session_tier(sess, int(ctx[-1, 0]), config)
+        if self.tier != int(ctx[-1, 0]) or (ctx[:, 0] != self.tier).any():
             ctx = ctx.copy()
             ctx[:, 0] = self.tier
         # p_open: the session open Δp is measured against; features give it in currency units,
@@ -279,6 +285,21 @@ class TradeFMProposer(OrderProposer):
                 self._last_mid[i] = m
 
         self._start_tokens(ids, ctx, seed)
+
+    def _session_tier(self, sess, features_tier: int, config) -> tuple[int, dict]:
+        """(tier, where it came from) for the rollout session: ``tier``, else ``adv``, else the features'."""
+        from .features import tier_of_adv
+
+        n_tiers = int(getattr(self.tokenizer, "n_tiers", config.n_tiers))
+        if self.tier_override is not None:
+            if not 0 <= int(self.tier_override) < n_tiers:
+                raise ValueError(f"tier must be in 0..{n_tiers - 1}, got {self.tier_override}")
+            return int(self.tier_override), {"tier": int(self.tier_override), "source": "tier (pinned)"}
+        if self.adv_override is not None:
+            tier = tier_of_adv(self.adv_override, config)
+            return tier, {"tier": tier, "source": "adv (given)", "adv": self.adv_override}
+        return features_tier, {"tier": features_tier, "source": f"features (adv_fallback={config.adv_fallback!r})",
+                               "adv": float(sess.adv), "prefix_volume": int(sess.daily_volume)}
 
     def _start_tokens(self, ids: np.ndarray, ctx: np.ndarray, seed: int) -> None:
         """Seed the per-rollout streams, set up the windows from the prefix tokens and prefill.

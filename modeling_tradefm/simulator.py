@@ -67,6 +67,33 @@ replayed data: ``features.counted_executions`` (the T records of an execution gr
 records); submitted orders: one per ``T`` the simulator emits (one per aggressor and level).
 Before the first execution it is the book mid. Units: 1e-9 (float64).
 
+Reconciliation with a venue's orderbook (``reconcile(row)``; ``apply(events, orderbook=...)`` does it
+after every message — a *reconciled replay*, used by ``tradefm replay --reconcile`` and for the
+starting book of rollouts, ``book.starting_book``). The row's visible levels are adopted; per side:
+
+* a level the row shows is set to the row's size: its volume in age order — anonymous volume
+  (the oldest), then the identified orders front to back — is kept as long as it fits; the first
+  order that does not fit and every order behind it are removed (the newest go first, as with
+  LIFO cancels); a shortfall becomes ONE synthetic order at the front of the identified queue
+  (volume the messages never showed arriving, e.g. an order placed beyond a level-1 file's view
+  that the best price later reached; at the front because, like anonymous volume, it predates
+  everything seen). Orders known from the messages thus keep their ids and queue places where they
+  reconcile with the row.
+* every level inside the row's window that the row does not show is removed, orders and all; the
+  window is the whole side when the row shows fewer levels than it has columns (the venue's side
+  ends there), else the prices from the best to the row's deepest level.
+* levels beyond a full row's deepest price are kept as the replay has them (orders seen arriving
+  and not seen leaving: on a level-1 file an upper bound of the depth there); the frontier moves to
+  the row's deepest price, so they are reported as undetermined.
+
+Synthetic orders get ids ``2**62 + k`` (``_book_kernels.SYNTH_ID_BASE``), outside venue and
+generated ids, and behave as identified orders (generated cancels and executions can take them;
+the LOBSTER writer writes them). A cancel or execution of an id the book never saw takes from the
+level's anonymous volume, then from its synthetic orders (front to back): both stand for unseen
+volume. Counters: ``reconciled_rows`` (rows that differed from the book), ``reconcile_added_volume``,
+``reconcile_removed_volume``. The kernel is compiled; AMZN's 57,515-message level-1 day replays
+reconciled in 0.2 s.
+
 LOBSTER rows: ``ask_px_k, ask_sz_k, bid_px_k, bid_sz_k`` for k = 1..levels, prices in dollars ×
 10,000 (``price_1e9 // 100_000``), empty levels ``±9999999999`` with size 0. A book seeded from a
 LOBSTER row only knows the levels that row shows: prices beyond its deepest shown level (the
@@ -128,6 +155,9 @@ COUNTER_NAMES = {
     K.C_CANCELLED_VOL: "cancelled_volume",
     K.C_EXECUTED_VOL: "executed_volume",
     K.C_UNKNOWN_IN_FRONTIER: "unknown_in_known_range",
+    K.C_RECONCILED: "reconciled_rows",
+    K.C_RECONCILE_ADDED: "reconcile_added_volume",
+    K.C_RECONCILE_REMOVED: "reconcile_removed_volume",
 }
 
 _SIDE_INDEX = {SIDE_BID: 0, SIDE_ASK: 1, 0: 0, 1: 1, "B": 0, "A": 1}
@@ -227,33 +257,22 @@ class Simulator:
         self._log_cache: EventTable | None = None
 
     # ---- capacity ------------------------------------------------------------------------------
-    def _grow(self, log_rows: int = 0) -> None:
+    def _grow(self, log_rows: int = 0, room: int = 0) -> None:
+        """Grow the tables so that the kernels have room for ``room`` more orders and levels
+        (beyond their usual two) and the log for ``log_rows`` more rows."""
         st = self._st
-        if st[K.S_OFREE] < 0 or 2 * (st[K.S_NORD] + 2) > len(self._oh):
-            old = self._ords
-            n = len(old)
-            new = np.zeros((2 * n, 8), dtype=np.int64)
-            new[:n] = old
-            new[n:, K.O_NEXT] = np.arange(n + 1, 2 * n + 1)
-            new[-1, K.O_NEXT] = st[K.S_OFREE]
-            st[K.S_OFREE] = n
-            self._ords = new
-            self._oh = np.full(_pow2(4 * n), -1, dtype=np.int64)
-        nlv = max(st[K.S_NLV_B], st[K.S_NLV_A])
-        if st[K.S_LFREE] < 0 or 2 * (nlv + 2) > self._lh.shape[1] or nlv + 2 > len(self._lvls):
-            old = self._lvls
-            n = len(old)
-            new = np.zeros((2 * n, 8), dtype=np.int64)
-            new[:n] = old
-            new[n:, K.L_HEAD] = np.arange(n + 1, 2 * n + 1)
-            new[-1, K.L_HEAD] = st[K.S_LFREE]
-            st[K.S_LFREE] = n
-            self._lvls = new
-            for name in ("_sk", "_ss"):
-                arr = np.zeros((2, 2 * n), dtype=np.int64)
-                arr[:, :n] = getattr(self, name)
-                setattr(self, name, arr)
-            self._lh = np.full((2, _pow2(4 * n)), -1, dtype=np.int64)
+        while True:
+            nlv = int(st[K.S_NLV_B] + st[K.S_NLV_A])
+            grow_o = (st[K.S_OFREE] < 0 or 2 * (st[K.S_NORD] + 2 + room) > len(self._oh)
+                      or len(self._ords) - st[K.S_NORD] < room + 1)
+            grow_l = (st[K.S_LFREE] < 0 or 2 * (nlv + 2 + room) > self._lh.shape[1]
+                      or nlv + room + 2 > len(self._lvls))
+            if not (grow_o or grow_l):
+                break
+            if grow_o:
+                self._grow_orders()
+            if grow_l:
+                self._grow_levels()
         K.rehash(self._ords, self._lvls, self._oh, self._lh, self._sk, self._ss, st)
         need = int(st[K.S_LOGN]) + log_rows
         if need > len(self._lg):
@@ -261,24 +280,49 @@ class Simulator:
             new[: st[K.S_LOGN]] = self._lg[: st[K.S_LOGN]]
             self._lg = new
 
+    def _grow_orders(self) -> None:
+        st = self._st
+        old = self._ords
+        n = len(old)
+        new = np.zeros((2 * n, 8), dtype=np.int64)
+        new[:n] = old
+        new[n:, K.O_NEXT] = np.arange(n + 1, 2 * n + 1)
+        new[-1, K.O_NEXT] = st[K.S_OFREE]
+        st[K.S_OFREE] = n
+        self._ords = new
+        self._oh = np.full(_pow2(4 * n), -1, dtype=np.int64)
+
+    def _grow_levels(self) -> None:
+        st = self._st
+        old = self._lvls
+        n = len(old)
+        new = np.zeros((2 * n, 8), dtype=np.int64)
+        new[:n] = old
+        new[n:, K.L_HEAD] = np.arange(n + 1, 2 * n + 1)
+        new[-1, K.L_HEAD] = st[K.S_LFREE]
+        st[K.S_LFREE] = n
+        self._lvls = new
+        for name in ("_sk", "_ss"):
+            arr = np.zeros((2, 2 * n), dtype=np.int64)
+            arr[:, :n] = getattr(self, name)
+            setattr(self, name, arr)
+        self._lh = np.full((2, _pow2(4 * n)), -1, dtype=np.int64)
+
     # ---- replay --------------------------------------------------------------------------------
-    def apply(self, events: EventTable) -> None:
+    def apply(self, events: EventTable, orderbook: np.ndarray | None = None) -> None:
         """Replay real events (A/C/M/R change the book, T feeds the EW-VWAP); no matching.
 
         Args:
             events: an ``EventTable`` of one instrument in time order. With ``keep_log`` the table is
                 referenced (not copied) by the log: do not modify it afterwards.
+            orderbook: the LOBSTER orderbook rows of the message file ``events`` were read from
+                (``sequence`` = 1-based message row; any slice of the file): after every message
+                the book adopts that message's row (*reconciled replay*, see the module docstring).
         """
-        self._run(events, 0, 100_000)
-        if self.keep_log and len(events):
-            self._flush_log()
-            self._chunks.append(events)
-            self._chunk_rows += len(events)
-            self._log_cache = None
-        if len(events):
-            self._note_sequence(events)
+        self._record(events, 0, 100_000, orderbook)
 
-    def apply_recording(self, events: EventTable, levels: int = 10, price_divisor: int = LOBSTER_PRICE_DIVISOR):
+    def apply_recording(self, events: EventTable, levels: int = 10, price_divisor: int = LOBSTER_PRICE_DIVISOR,
+                        orderbook: np.ndarray | None = None):
         """``apply`` that also returns the book after every event.
 
         Returns:
@@ -286,7 +330,10 @@ class Simulator:
             known: int32 [n, 2] leading levels of (bid, ask) determined by the data (== levels unless
                 the book was seeded from a LOBSTER row and the row reaches beyond the frontier).
         """
-        rows, unc = self._run(events, int(levels), int(price_divisor))
+        return self._record(events, int(levels), int(price_divisor), orderbook)
+
+    def _record(self, events: EventTable, levels: int, divisor: int, orderbook):
+        rows, unc = self._run(events, levels, divisor, orderbook)
         if self.keep_log and len(events):
             self._flush_log()
             self._chunks.append(events)
@@ -296,7 +343,31 @@ class Simulator:
             self._note_sequence(events)
         return rows, unc
 
-    def _run(self, events: EventTable, levels: int, divisor: int):
+    def reconcile(self, row, price_multiplier: int = LOBSTER_PRICE_DIVISOR) -> dict[str, int]:
+        """Adopt the visible levels of one LOBSTER orderbook row (the rule of the module docstring).
+
+        Args:
+            row: int [4·levels] ``ask_px, ask_sz, bid_px, bid_sz, ...`` (LOBSTER units).
+            price_multiplier: 1e-9 units per row price unit.
+
+        Returns:
+            ``{"added": volume, "removed": volume}`` this call changed.
+
+        Raises:
+            ValueError: a malformed row (``check_lobster_book``).
+        """
+        book = np.ascontiguousarray(np.asarray(row, dtype=np.int64).reshape(1, -1))
+        check_lobster_book(book)
+        before = self._st[[K.C_RECONCILE_ADDED, K.C_RECONCILE_REMOVED]].copy()
+        room = 4 * (book.shape[1] // 4) + 2
+        if not K._has_room_for(self._ords, self._lvls, self._oh, self._lh, self._st, room):
+            self._grow(room=room)
+        K.reconcile_row(self._ords, self._lvls, self._oh, self._lh, self._sk, self._ss, self._st, book, 0,
+                        int(price_multiplier))
+        after = self._st[[K.C_RECONCILE_ADDED, K.C_RECONCILE_REMOVED]]
+        return {"added": int(after[0] - before[0]), "removed": int(after[1] - before[1])}
+
+    def _run(self, events: EventTable, levels: int, divisor: int, orderbook=None):
         n = len(events)
         if levels < 0:
             raise ValueError("levels must be >= 0")
@@ -306,15 +377,22 @@ class Simulator:
         unc_arg = unc if levels else np.zeros((1, 2), dtype=np.int32)
         oid = events.order_id.view(np.int64)
         is_exec = _counted_executions(events).view(np.uint8)
+        cols = (events.ts_recv, events.action, events.side, events.price, events.size, oid, is_exec)
+        if orderbook is not None:
+            book = np.ascontiguousarray(orderbook, dtype=np.int64)
+            check_lobster_book(book, events)
+            seq = np.ascontiguousarray(events.sequence, dtype=np.int64)
+            room = 4 * (book.shape[1] // 4) + 2
         i = 0
         while i < n:
-            i = K.apply_events(
-                self._ords, self._lvls, self._oh, self._lh, self._sk, self._ss, self._st, self._vw,
-                events.ts_recv, events.action, events.side, events.price, events.size, oid, is_exec, i, n,
-                rows_arg, unc_arg, levels, divisor,
-            )
+            state = (self._ords, self._lvls, self._oh, self._lh, self._sk, self._ss, self._st, self._vw)
+            if orderbook is None:
+                i = K.apply_events(*state, *cols, i, n, rows_arg, unc_arg, levels, divisor)
+            else:
+                i = K.apply_events_reconciled(*state, *cols, seq, i, n, book, LOBSTER_PRICE_DIVISOR, rows_arg,
+                                              unc_arg, levels, divisor)
             if i < n:
-                self._grow()
+                self._grow(room=0 if orderbook is None else room)
         return rows, unc
 
     def _note_sequence(self, events: EventTable) -> None:
@@ -524,12 +602,16 @@ class Simulator:
         return new
 
     @classmethod
-    def from_events(cls, prefix: EventTable, **kwargs: Any) -> Simulator:
-        """A book that replayed ``prefix`` (a real session's events before the start)."""
+    def from_events(cls, prefix: EventTable, orderbook: np.ndarray | None = None, **kwargs: Any) -> Simulator:
+        """A book that replayed ``prefix`` (a real session's events before the start).
+
+        With ``orderbook`` (the LOBSTER orderbook rows of the prefix's message file) the replay is
+        reconciled with the venue's visible levels after every message (``apply``).
+        """
         kwargs.setdefault("instrument_id", int(prefix.instrument_id[0]) if len(prefix) else 0)
         kwargs.setdefault("symbol", prefix.symbol_of(kwargs["instrument_id"]) if len(prefix) else "")
         sim = cls(**kwargs)
-        sim.apply(prefix)
+        sim.apply(prefix, orderbook=orderbook)
         return sim
 
     @classmethod
@@ -627,8 +709,41 @@ class Simulator:
             raise ValueError(f"cannot remove {-delta} anonymous shares at {price}: only {-delta - short} there")
 
 
+def check_lobster_book(book: np.ndarray, events: EventTable | None = None) -> None:
+    """Refuse a LOBSTER orderbook that reconciliation cannot adopt (``Simulator.reconcile``).
+
+    Checks, per row and side: sizes ≥ 0, the shown (size > 0) levels leading and strictly ordered
+    away from the touch; with ``events``, that every message row (``sequence``) lies inside the book.
+
+    Raises:
+        ValueError: naming the first offending row (1-based) and the problem.
+    """
+    book = np.asarray(book)
+    if book.ndim != 2 or book.shape[1] % 4 or book.shape[1] == 0:
+        raise ValueError(f"a LOBSTER orderbook has 4·levels columns, got shape {book.shape}")
+    if events is not None and len(events):
+        seq = events.sequence.astype(np.int64)
+        bad = np.flatnonzero((seq < 1) | (seq > len(book)))
+        if len(bad):
+            raise ValueError(f"record {bad[0]} is message row {seq[bad[0]]}, but the orderbook has {len(book)} rows")
+    for pc, name, sign in ((2, "bid", -1), (0, "ask", 1)):
+        px, sz = book[:, pc::4], book[:, pc + 1::4]
+        shown = sz > 0
+        problems = [
+            ((sz < 0).any(axis=1), "a negative size"),
+            ((~shown[:, :-1] & shown[:, 1:]).any(axis=1), "an empty level before a shown one"),
+            ((sign * np.diff(px, axis=1) <= 0) & shown[:, 1:], "prices not strictly ordered away from the touch"),
+        ]
+        for mask, text in problems:
+            mask = mask.any(axis=1) if mask.ndim == 2 else mask
+            if mask.any():
+                r = int(np.flatnonzero(mask)[0])
+                raise ValueError(f"orderbook row {r + 1}: the {name} side has {text}")
+
+
 def lobster_orderbook(events: EventTable, levels: int = 10, initial: Simulator | None = None, *,
-                      price_divisor: int = LOBSTER_PRICE_DIVISOR, return_known: bool = False):
+                      price_divisor: int = LOBSTER_PRICE_DIVISOR, return_known: bool = False,
+                      orderbook: np.ndarray | None = None):
     """The LOBSTER orderbook after every event of ``events`` (replay semantics, ``Simulator.apply``).
 
     Args:
@@ -638,6 +753,7 @@ def lobster_orderbook(events: EventTable, levels: int = 10, initial: Simulator |
         price_divisor: 1e-9 units per output price unit (LOBSTER: 100,000).
         return_known: also return int32 [n, 2]: the leading (bid, ask) levels of each row that are
             determined by the data (see the module docstring; < levels only for LOBSTER-seeded books).
+        orderbook: the message file's LOBSTER orderbook rows: a reconciled replay (``Simulator.apply``).
 
     Returns:
         int64 [n, 4·levels] (and the int32 [n, 2] known-level counts if asked). For LOBSTER message files, the row
@@ -645,7 +761,7 @@ def lobster_orderbook(events: EventTable, levels: int = 10, initial: Simulator |
     """
     sim = initial.copy() if initial is not None else Simulator()
     sim.keep_log = False
-    rows, unc = sim.apply_recording(events, levels, price_divisor)
+    rows, unc = sim.apply_recording(events, levels, price_divisor, orderbook=orderbook)
     return (rows, unc) if return_known else rows
 
 
@@ -656,5 +772,6 @@ __all__ = [
     "Simulator",
     "SubmitResult",
     "VOID_REASONS",
+    "check_lobster_book",
     "lobster_orderbook",
 ]

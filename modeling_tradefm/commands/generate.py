@@ -9,7 +9,14 @@ The prefix is the events of the data's FIRST session (first instrument/date, as 
 orders them; ``--sessions cme`` uses CME trade dates) before the start time. ``--start`` is a
 wall-clock time in ``--tz`` (default UTC; use e.g. ``America/New_York`` for LOBSTER/Nasdaq,
 ``America/Chicago`` for CME): the first occurrence of that time at or after the session's first
-event. The simulators start from a replay of the prefix; the model conditions on its tokens.
+event. The model conditions on the prefix's tokens. The simulators start from the book at the
+start (``book.starting_book``): the replay of the prefix, and for a LOBSTER message file with its
+orderbook file beside it (same stem, ``_orderbook_N``) the venue's visible levels at the start
+adopted into it (the rule in ``simulator.py``), so the first generated order meets the real book.
+
+TradeFM's liquidity tier comes from the features' estimator (the prefix's volume scaled to a full
+session with the intraday volume profile, ``features.estimate_session_volume``); ``--adv`` gives the
+instrument's average daily volume instead, ``--tier`` pins the tier.
 
 ``--model`` is a TradeFM checkpoint or a fitted baseline, a folder or a Hub repo id (``org/name``,
 ``--revision``; offline, from the local cache), loaded by ``registry.load_proposer``. A
@@ -22,8 +29,9 @@ Outputs in DIR:
     ``--format lobster``: ``rollout_000/{SYM}_{DATE}_{T0}_{T1}_message_{L}.csv`` and
         ``..._orderbook_{L}.csv`` (T0/T1: ms after midnight New York time, LOBSTER's naming) per
         rollout, the orderbook rows starting from the simulated book at the start.
-    ``meta.json``: the run's arguments, the prefix, and per rollout its file(s), event counts by
-        action, void counts by reason and the number of injected orders.
+    ``meta.json``: the run's arguments, the prefix, the starting book (``start_book``: ``source``
+        ``"orderbook"`` with the file and row, or ``"replay"``), and per rollout its file(s), event
+        counts by action, void counts by reason and the number of injected orders.
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ..prefix import clock_to_ns, select_prefix
+from ..prefix import clock_to_ns, load_prefix
 from ..prefix import parse_clock as _parse_clock
 
 
@@ -113,8 +121,12 @@ def add_parser(subparsers) -> None:
     g.add_argument("--repetition-penalty", type=float, default=sampling.repetition_penalty, action=_SamplingFlag,
                    help=f"default: the checkpoint's, else {sampling.repetition_penalty} (the paper's)")
     g.add_argument("--tier", type=int, default=None,
-                   help="TradeFM: pin the liquidity tier (0..2) of the context; default: the features' tier of "
-                        "the prefix, which for a prefix shorter than a day comes from a partial day's volume")
+                   help="TradeFM: pin the liquidity tier (0..2) of the context; default: the tier of the "
+                        "prefix's estimated daily volume (see --adv)")
+    g.add_argument("--adv", type=float, default=None,
+                   help="TradeFM: the instrument's average daily volume (shares/contracts), giving the tier "
+                        "through the checkpoint's tier cuts; default: estimated from the prefix (its volume "
+                        "scaled to a full session by the intraday volume profile)")
     g.add_argument("--no-cache", action="store_true", help="disable the KV cache (slow; for checks)")
     g.add_argument("--device", default=None, help="torch device, e.g. cuda (default cpu)")
     g.add_argument("--threads", type=int, default=None,
@@ -144,7 +156,7 @@ class _SamplingFlag(argparse.Action):
 def _proposer_kwargs(args, path: Path) -> dict:
     if (path / "config.json").is_file() and not (path / "baseline.json").is_file():
         kw = {name: getattr(args, name) for name in args.sampling_flags}
-        kw.update(use_cache=not args.no_cache, feature_config=_feature_config(args), tier=args.tier)
+        kw.update(use_cache=not args.no_cache, feature_config=_feature_config(args), tier=args.tier, adv=args.adv)
         if args.device:
             kw["device"] = args.device
         return kw
@@ -156,7 +168,6 @@ def run(args) -> int:
 
     from ..generation_tradefm import InjectedOrder, rollout
     from ..hub import resolve_folder
-    from ..io import read_events
     from ..registry import load_proposer
 
     if args.events < 0 or args.rollouts < 1:
@@ -169,8 +180,10 @@ def run(args) -> int:
     from_hub = not Path(args.model).exists()
     model_path = resolve_folder(args.model, revision=args.revision)
     source = ", ".join(args.data)
-    events = read_events(args.data if len(args.data) > 1 else args.data[0])
-    session, prefix, start_ns = select_prefix(events, args.start, args.tz, source, _feature_config(args))
+    start = load_prefix(args.data if len(args.data) > 1 else args.data[0], args.start, args.tz,
+                        _feature_config(args), source=source)
+    session, prefix, start_ns = start.session, start.events, start.start_ns
+    start_book = start.starting_book(cancel_priority=args.cancel_rule)
     inject = []
     for clock, side, size, price in args.inject:
         ts = clock_to_ns(clock, int(prefix.ts_recv[0]), args.tz)
@@ -188,13 +201,13 @@ def run(args) -> int:
     print(f"prefix: {session.symbol} {session.date}, {len(prefix)} events before {args.start} {args.tz}; "
           f"{args.rollouts} rollout(s) x {args.events} events with {getattr(proposer, 'name', 'proposer')}",
           file=sys.stderr)
+    print(f"starting book: {_describe_book(start_book, start)}", file=sys.stderr)
     for lo in range(0, args.rollouts, batch):
         ids = list(range(lo, min(args.rollouts, lo + batch)))
         results = rollout(proposer, prefix, args.events, seed=args.seed, inject=inject or None,
-                          rollout_ids=ids, progress=True,
-                          simulator_kwargs={"cancel_priority": args.cancel_rule})
-        for rid, res in zip(ids, results):
-            files = _write(res, out, rid, args, session, prefix)
+                          rollout_ids=ids, progress=True, books=[start_book.copy() for _ in ids])
+        for rid, res in zip(ids, results, strict=True):
+            files = _write(res, out, rid, args, session, prefix, start_book)
             counts = res.events.action_counts()
             meta_rollouts.append({
                 "rollout": rid, "files": files, "events": len(res.events), "actions": counts,
@@ -211,9 +224,11 @@ def run(args) -> int:
         "session": {"instrument_id": int(session.instrument_id), "symbol": session.symbol, "date": session.date},
         "start": args.start.isoformat(), "tz": args.tz, "sessions": args.sessions, "start_ts_ns": int(start_ns),
         "prefix_events": len(prefix), "prefix_last_ts_ns": int(prefix.ts_recv[-1]),
+        "start_book": start.describe(),
         "events_per_rollout": args.events, "rollouts": args.rollouts, "seed": args.seed, "format": args.format,
         "cancel_rule": args.cancel_rule,
         "sampling": _sampling_meta(proposer, args),
+        "context": getattr(proposer, "context_info", None),
         "inject": [{"ts_ns": o.ts_ns, "side": chr(o.side), "size": o.size, "price": o.price} for o in inject],
         "results": meta_rollouts,
         "void_total": int(np.sum([sum(r["void_counts"].values()) for r in meta_rollouts])),
@@ -236,15 +251,26 @@ def _sampling_meta(proposer, args) -> dict | None:
     sampling = getattr(proposer, "sampling", None)
     if sampling is None:
         return None
-    return {**dataclasses.asdict(sampling), "use_cache": not args.no_cache, "tier": args.tier}
+    return {**dataclasses.asdict(sampling), "use_cache": not args.no_cache, "tier": args.tier, "adv": args.adv}
 
 
 def _lobster_ms(ts_ns: int) -> int:
-    t = dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.timezone.utc).astimezone(ZoneInfo("America/New_York"))
+    t = dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.UTC).astimezone(ZoneInfo("America/New_York"))
     return int((t.hour * 3600 + t.minute * 60 + t.second) * 1000 + t.microsecond // 1000)
 
 
-def _write(res, out: Path, rid: int, args, session, prefix) -> list[str]:
+def _describe_book(book, start) -> str:
+    """One line on the starting book: where its visible levels come from and its best quotes."""
+    bid, ask = book.best_bid(), book.best_ask()
+    quotes = (f"bid {bid / 1e9 if bid is not None else None} x {book.level_size('B', bid) if bid else 0}, "
+              f"ask {ask / 1e9 if ask is not None else None} x {book.level_size('A', ask) if ask else 0}")
+    if start.orderbook is None:
+        return f"replay of the prefix ({quotes})"
+    return (f"the prefix's replay with the venue's visible levels adopted from {start.orderbook_path} "
+            f"row {start.orderbook_row + 1} ({quotes})")
+
+
+def _write(res, out: Path, rid: int, args, session, prefix, start_book) -> list[str]:
     from ..io import write_mbo_csv
 
     if args.format == "mbo":
@@ -262,14 +288,14 @@ def _write(res, out: Path, rid: int, args, session, prefix) -> list[str]:
     stem = f"{sym}_{date}_{t0}_{max(t1, t0)}"
     msg = folder / f"{stem}_message_{args.levels}.csv"
     book_path = folder / f"{stem}_orderbook_{args.levels}.csv"
-    # written after the prefix: its orders are known to the messages, and the orderbook starts from
-    # the book at the rollout start (the prefix replay), not from an empty book
-    write_lobster(res.events, msg, book_path, levels=args.levels, date=date, initial=prefix)
+    # written after the starting book: its orders are known to the messages, and the orderbook starts
+    # from the book at the rollout start, not from an empty book
+    write_lobster(res.events, msg, book_path, levels=args.levels, date=date, initial=start_book)
     return [str(msg.relative_to(out)), str(book_path.relative_to(out))]
 
 
 def _ny_date(ts_ns: int) -> str:
-    t = dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.timezone.utc).astimezone(ZoneInfo("America/New_York"))
+    t = dt.datetime.fromtimestamp(ts_ns / 1e9, tz=dt.UTC).astimezone(ZoneInfo("America/New_York"))
     return t.date().isoformat()
 
 

@@ -1,7 +1,7 @@
 # Copyright 2026 The TradeFM contributors. Licensed under the Apache License, Version 2.0.
 """``tradefm replay``: replay a message file through the simulator and write the book after every message.
 
-    tradefm replay MESSAGES [--lobster-orderbook BOOK] [--levels N] [--check] -o OUT.csv
+    tradefm replay MESSAGES [--lobster-orderbook BOOK [--reconcile]] [--levels N] [--check] -o OUT.csv
 
 Output: a LOBSTER orderbook CSV (no header, ``ask_px_k,ask_sz_k,bid_px_k,bid_sz_k`` for k = 1..N,
 prices in dollars × 10,000, empty levels ±9999999999 with size 0), one row per message: for a
@@ -19,6 +19,14 @@ complete. A Databento file starting with a snapshot is seeded from it (snapshot 
 rows too). The options are checked before anything is read or written.
 ``--check`` compares the output with BOOK: every cell the data determine must be equal (exit 1 on the
 first mismatch); cells beyond the determined depth are counted (``--strict`` fails on them too).
+
+``--reconcile`` (with ``--lobster-orderbook``): after every message the replayed book adopts BOOK's
+visible levels (``Simulator.apply(events, orderbook=...)``, the rule in ``simulator.py``: orders
+known from the messages keep their ids and queue places where they fit the row, the rest of a
+level is one synthetic order, levels the row does not show inside its window are removed), so the
+replay never drifts from the venue's book; levels beyond BOOK's depth remain the replay's (uncertain).
+A level-1 file, which does not determine its own book (98 % of AMZN's cells undetermined), then
+replays to BOOK exactly, and the orders behind the best price are the messages' best knowledge.
 """
 
 from __future__ import annotations
@@ -61,6 +69,8 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise DataError(path, "--check compares with a LOBSTER orderbook: give it with --lobster-orderbook BOOK")
     if args.strict and not args.check:
         raise DataError(path, "--strict only applies with --check")
+    if getattr(args, "reconcile", False) and not args.lobster_orderbook:
+        raise DataError(path, "--reconcile adopts a LOBSTER orderbook's levels: give it with --lobster-orderbook BOOK")
     if args.lobster_orderbook and not _is_lobster(path):
         raise DataError(path, "--lobster-orderbook needs a LOBSTER message file (SYMBOL_DATE_start_end_message_N.csv)")
     if not path.exists():
@@ -91,8 +101,12 @@ def read_lobster_book(path: str | Path, levels: int | None = None) -> np.ndarray
     return book
 
 
-def replay_lobster(events: EventTable, n_messages: int, levels: int, initial: Simulator | None):
+def replay_lobster(events: EventTable, n_messages: int, levels: int, initial: Simulator | None,
+                   orderbook: np.ndarray | None = None):
     """Rows after every message 1..n_messages (a message with no event repeats the previous book).
+
+    Args:
+        orderbook: the file's orderbook rows: reconcile with them after every message (``--reconcile``).
 
     Returns:
         rows int64 [n_messages, 4·levels]; known int32 [n_messages, 2], the leading (bid, ask) levels of
@@ -100,7 +114,7 @@ def replay_lobster(events: EventTable, n_messages: int, levels: int, initial: Si
     """
     sim = initial.copy() if initial is not None else Simulator()
     before, before_known = sim.lobster_row(levels, return_known=True)
-    ev_rows, ev_known = sim.apply_recording(events, levels)
+    ev_rows, ev_known = sim.apply_recording(events, levels, orderbook=orderbook)
     seq = events.sequence.astype(np.int64)
     if len(seq) and (np.any(np.diff(seq) < 0) or seq[0] < 1 or seq[-1] > n_messages):
         raise DataError("<events>", "LOBSTER sequence numbers must be message rows in increasing order")
@@ -198,7 +212,11 @@ def run(args: argparse.Namespace) -> int:
     if _is_lobster(path):
         if args.lobster_orderbook:
             book, initial, full_depth = seed_from_orderbook(args.lobster_orderbook, events, n_msg, levels)
-        rows, known, sim = replay_lobster(events, n_msg, levels, initial)
+        try:
+            rows, known, sim = replay_lobster(events, n_msg, levels, initial,
+                                              book if getattr(args, "reconcile", False) else None)
+        except ValueError as exc:
+            raise DataError(args.lobster_orderbook, str(exc)) from None
     else:
         sim = Simulator.from_events(events[:0])
         rows, known = sim.apply_recording(events, levels)
@@ -212,6 +230,11 @@ def run(args: argparse.Namespace) -> int:
     n_unc = int(unc.sum())
     counters = {k: v for k, v in sim.counters.items() if v and not k.endswith("volume")}
     print(f"replayed {len(events)} events → {len(rows)} rows × {rows.shape[1]} columns → {out}", file=sys.stderr)
+    if getattr(args, "reconcile", False):
+        c = sim.counters
+        print(f"reconciled with {args.lobster_orderbook}: {c['reconciled_rows']} of {n_msg} rows differed from the "
+              f"replayed book; adopted +{c['reconcile_added_volume']} / -{c['reconcile_removed_volume']} shares",
+              file=sys.stderr)
     if counters:
         print(f"diagnostics: {counters}", file=sys.stderr)
     if n_unc:
@@ -251,6 +274,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--lobster-orderbook", metavar="BOOK", help="LOBSTER orderbook CSV: seeds the book before message 1")
     p.add_argument("--levels", type=int, default=10, help="levels per side in the output (default 10)")
     p.add_argument("--at-last", action="store_true", help="Databento: rows only after records flagged F_LAST")
+    p.add_argument("--reconcile", action="store_true",
+                   help="adopt --lobster-orderbook's visible levels after every message (the replay never drifts)")
     p.add_argument("--check", action="store_true", help="compare the output with --lobster-orderbook (exit 1 on mismatch)")
     p.add_argument("--strict", action="store_true", help="with --check: also fail on undetermined cells that differ")
     p.add_argument("-o", "--output", required=True, help="output orderbook CSV")

@@ -11,13 +11,16 @@ closer to the real data than the real data is to itself.
 ``metrics.json``::
 
     {"distances": {source: {quantity: {"ks", "w1", "ks_ci": [lo, hi], "w1_ci": [lo, hi],
-                                       "n_real", "n_gen", "w1_scale"}}},
+                                       "n_real", "n_gen", "w1_scale"[, "unavailable"]}}},
      "noise_floor": {quantity: {... same keys ...}},
      "stylized_facts": {source: {"acf_horizon_s", "acf_returns", "acf_abs_returns", "kurtosis",
                                  "hill", "returns", "info"}}}
 
 with quantities ``series.QUANTITIES``; ``"real"`` is one of the stylized-facts sources. Non-finite
-numbers are written as ``null``. Plots use matplotlib's Agg backend with a fixed colour per source
+numbers are written as ``null``. A distance that cannot be computed (a side without a sample)
+carries ``"unavailable"``: which source lacks the quantity and why, in words; ``info`` of every
+source holds ``"book"`` (``"orderbook"``: read from a LOBSTER orderbook file; ``"replay"``) and
+``"unavailable"`` (``{quantity: reason}``). The report lists them in a "Not computed" section. Plots use matplotlib's Agg backend with a fixed colour per source
 (real black, TradeFM blue, Hawkes orange, zero-intelligence green, others after them).
 """
 
@@ -113,20 +116,37 @@ def evaluate_streams(
         seed = config.seed + 2 * i
         if src == "__floor__":
             floor[q] = compare(first.samples[q], second.samples[q], config.n_boot, config.alpha, seed)
+            why = _why_missing([("real (first half)", first), ("real (second half)", second)], q)
+            if why:
+                floor[q]["unavailable"] = why
         else:
             distances[src][q] = compare(quantities[REAL].samples[q], quantities[src].samples[q], config.n_boot,
                                         config.alpha, seed)
+            why = _why_missing([(REAL, quantities[REAL]), (src, quantities[src])], q)
+            if why:
+                distances[src][q]["unavailable"] = why
     facts = {}
     for src, sq in quantities.items():
         rets = {h: sq.returns[h] for h in config.kurtosis_horizons_s}
         rets[config.acf_horizon_s] = sq.returns[config.acf_horizon_s]
         f = stylized_facts(rets, acf_horizon=config.acf_horizon_s, max_lag=config.max_lag,
                            hill_fraction=config.hill_fraction)
-        f["info"] = {"streams": sq.streams, "mid": sq.mid_source, "tick_size": sq.tick_size,
-                     "samples": {q: int(len(v)) for q, v in sq.samples.items()}}
+        f["info"] = {"streams": sq.streams, "mid": sq.mid_source, "book": sq.info.get("book"),
+                     "tick_size": sq.tick_size, "samples": {q: int(len(v)) for q, v in sq.samples.items()},
+                     "unavailable": dict(sq.info.get("unavailable", {})),
+                     "warnings": list(sq.info.get("warnings", []))}
         facts[src] = f
     metrics = {"distances": distances, "noise_floor": floor, "stylized_facts": facts}
     return metrics, quantities
+
+
+def _why_missing(sides: list[tuple[str, SourceQuantities]], quantity: str) -> str | None:
+    """``"SOURCE: reason; ..."`` for the sides without a sample of ``quantity`` (None if both have one)."""
+    parts = []
+    for name, sq in sides:
+        if not len(sq.samples[quantity]):
+            parts.append(f"{name}: {sq.info.get('unavailable', {}).get(quantity, 'no sample')}")
+    return "; ".join(parts) or None
 
 
 # ---- plots ---------------------------------------------------------------------------------------
@@ -141,6 +161,12 @@ def _plt():
 
 _RETURN_PANELS = ("log_return_1s", "log_return_10s", "log_return_60s")
 _FLOW_PANELS = (("inter_arrival", True), ("order_size", True), ("price_depth", False))  # (quantity, log x)
+
+
+def _legend(ax) -> None:
+    """A legend when the panel has labelled artists (a source without samples draws none)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
 
 
 def _plot_return_densities(plt, quantities: dict[str, SourceQuantities], colours: dict[str, str]):
@@ -160,7 +186,7 @@ def _plot_return_densities(plt, quantities: dict[str, SourceQuantities], colours
         ax.set_yscale("log")
         ax.set_title(q.replace("_", " "))
         ax.set_xlabel("log return (clipped to the real 99.9 % range ×1.5)")
-        ax.legend(fontsize=7)
+        _legend(ax)
     return fig
 
 
@@ -182,7 +208,7 @@ def _plot_return_qq(plt, quantities: dict[str, SourceQuantities], colours: dict[
         ax.set_title(f"QQ {q.replace('_', ' ')}")
         ax.set_xlabel("real quantile")
         ax.set_ylabel("generated quantile")
-        ax.legend(fontsize=7)
+        _legend(ax)
     return fig
 
 
@@ -201,7 +227,7 @@ def _plot_acf(plt, facts: dict, names: list[str], colours: dict[str, str], confi
         ax.axhline(0, color="black", lw=0.5)
         ax.set_title(f"{title}, {config.acf_horizon_s:g} s returns")
         ax.set_xlabel("lag")
-        ax.legend(fontsize=7)
+        _legend(ax)
     return fig
 
 
@@ -217,7 +243,7 @@ def _plot_kurtosis_vs_horizon(plt, facts: dict, names: list[str], colours: dict[
     ax.set_xlabel("horizon Δt (s)")
     ax.set_ylabel("excess kurtosis")
     ax.set_title("Kurtosis of log returns vs horizon")
-    ax.legend(fontsize=7)
+    _legend(ax)
     return fig
 
 
@@ -236,7 +262,7 @@ def _plot_spread(plt, quantities: dict[str, SourceQuantities], colours: dict[str
     ax.set_yscale("log")
     ax.set_xlabel("spread (ticks; last bin = this or wider)" if rq.tick_size else "spread")
     ax.set_title("Bid-ask spread")
-    ax.legend(fontsize=7)
+    _legend(ax)
     return fig
 
 
@@ -265,7 +291,7 @@ def _plot_order_flow(plt, quantities: dict[str, SourceQuantities], colours: dict
             ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_title(f"{q.replace('_', ' ')} ({QUANTITY_UNITS[q]})")
-        ax.legend(fontsize=7)
+        _legend(ax)
     return fig
 
 
@@ -322,7 +348,9 @@ def _tables(metrics: dict, config: EvalConfig) -> list[tuple[str, list[str], lis
         rows = []
         for q in QUANTITIES:
             d, f = dist[q], floor[q]
-            rows.append([f"{q} ({QUANTITY_UNITS[q]})", _fmt(d["ks"]), _ci(d["ks_ci"]), _fmt(f["ks"]), _ci(f["ks_ci"]),
+            ks = "not computed¹" if d.get("unavailable") else _fmt(d["ks"])
+            fks = "not computed¹" if f.get("unavailable") else _fmt(f["ks"])
+            rows.append([f"{q} ({QUANTITY_UNITS[q]})", ks, _ci(d["ks_ci"]), fks, _ci(f["ks_ci"]),
                          _fmt(d["w1"]), _ci(d["w1_ci"]), _fmt(f["w1"]), _ci(f["w1_ci"]),
                          f"{d['n_real']}/{d['n_gen']}"])
         tables.append((f"Distances: {src} vs real (noise floor = real vs real, disjoint halves)",
@@ -341,6 +369,13 @@ def _tables(metrics: dict, config: EvalConfig) -> list[tuple[str, list[str], lis
                    ["source", "mid", "streams"] + [f"κ {h:g}s" for h in hs]
                    + ["Hill α", "ACF r lag1", "ACF abs(r) lag1", "ACF abs(r) lag10", f"ACF abs(r) lag{config.max_lag}"],
                    rows))
+    missing = [[src, q, why] for src, f in facts.items() for q, why in f["info"].get("unavailable", {}).items()]
+    if missing:
+        tables.append(("¹ Not computed (a source without a sample of the quantity, and why)",
+                       ["source", "quantity", "reason"], missing))
+    warned = [[src, w] for src, f in facts.items() for w in f["info"].get("warnings", [])]
+    if warned:
+        tables.append(("Warnings", ["source", "warning"], warned))
     return tables
 
 
@@ -355,8 +390,9 @@ _INTRO = (
     "the real sample's mean and std. Intervals: percentile bootstrap ({n_boot} resamples, seed {seed}). The "
     "noise floor is the same distance between the first and second half of the real data: distances at or "
     "below it are indistinguishable from real-vs-real variation. Mid price: {mid} (see "
-    "`modeling_tradefm.evaluation.series`); spreads in ticks of {tick}."
+    "`modeling_tradefm.evaluation.series`); spreads in ticks of {tick}. Book (mid, spread, depth): {book}."
 )
+_BOOK_WORDS = {"orderbook": "LOBSTER orderbook file (exact)", "replay": "replay of the events", "none": "none"}
 
 
 def write_report(out_dir: str | os.PathLike, metrics: dict, quantities: dict[str, SourceQuantities],
@@ -374,7 +410,8 @@ def write_report(out_dir: str | os.PathLike, metrics: dict, quantities: dict[str
     tick = quantities[REAL].tick_size
     intro = _INTRO.format(n_boot=config.n_boot, seed=config.seed,
                           mid=", ".join(f"{s}: {q.mid_source}" for s, q in quantities.items()),
-                          tick=f"{tick / 1e9:g}" if tick else "(none: raw currency units)")
+                          tick=f"{tick / 1e9:g}" if tick else "(none: raw currency units)",
+                          book=", ".join(f"{s}: {_book_words(q.info.get('book'))}" for s, q in quantities.items()))
     tables = _tables(metrics, config)
     md = [f"# {title}", "", intro, ""]
     for t, header, rows in tables:
@@ -399,6 +436,10 @@ def write_report(out_dir: str | os.PathLike, metrics: dict, quantities: dict[str
     (out_dir / "report.html").write_text("\n".join(h))
     return {"metrics": out_dir / "metrics.json", "markdown": out_dir / "report.md", "html": out_dir / "report.html",
             "plots": [out_dir / p for p in plots]}
+
+
+def _book_words(book: str | None) -> str:
+    return " + ".join(_BOOK_WORDS.get(b, b) for b in (book or "none").split("+"))
 
 
 def clean_for_plots(metrics: dict) -> dict:

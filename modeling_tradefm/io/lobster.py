@@ -260,7 +260,8 @@ def read_lobster(
         symbol, date: override the file name (needed when the name is not LOBSTER's).
         instrument_id: default ``symbol_instrument_id(symbol)``.
         orderbook: a LOBSTER orderbook file to read along (``True``: the sibling
-            ``…_orderbook_<N>.csv[.zst]``); its row count must equal the message rows.
+            ``…_orderbook_<N>.csv[.zst]``, an error if there is none; ``"auto"``: the sibling when
+            there is one, else none); its row count must equal the message rows.
 
     Returns:
         ReadResult (format ``"lobster"``); ``report.records`` = message rows, ``report.used`` = rows
@@ -334,8 +335,10 @@ def read_lobster(
     )
     report.check()
     book = None
+    if isinstance(orderbook, str) and orderbook == "auto":
+        orderbook = sibling_orderbook(path, required=False)
     if orderbook:
-        book_path = _sibling_orderbook(path) if orderbook is True else Path(orderbook)
+        book_path = sibling_orderbook(path) if orderbook is True else Path(orderbook)
         book = read_lobster_orderbook(book_path)
         if len(book) != n:
             raise DataError(book_path, f"orderbook has {len(book)} rows but the message file {os.fspath(path)} has {n}")
@@ -404,12 +407,20 @@ def _count_unknown(typ: np.ndarray, oid: np.ndarray, keep: np.ndarray) -> int:
     return int((~known).sum())
 
 
-def _sibling_orderbook(path) -> Path:
+def sibling_orderbook(path, required: bool = True) -> Path | None:
+    """The orderbook file beside a LOBSTER message file: same stem, ``_orderbook_<N>``, ``.csv`` or ``.csv.zst``.
+
+    Raises:
+        DataError: there is none and ``required``.
+    """
     p = Path(path)
     name = re.sub(r"_message_(\d+)\.csv", r"_orderbook_\1.csv", p.name, flags=re.IGNORECASE)
-    for cand in (p.with_name(name), p.with_name(name[:-4] if name.endswith(".zst") else name + ".zst")):
-        if cand.exists():
-            return cand
+    if name != p.name:
+        for cand in (p.with_name(name), p.with_name(name[:-4] if name.endswith(".zst") else name + ".zst")):
+            if cand.exists():
+                return cand
+    if not required:
+        return None
     raise DataError(path, f"no orderbook file {name} next to the message file")
 
 
@@ -673,6 +684,7 @@ __all__ = [
     "read_lobster",
     "read_lobster_messages",
     "read_lobster_orderbook",
+    "sibling_orderbook",
     "symbol_instrument_id",
     "utc_ns_to_ny_seconds_ns",
     "write_lobster",
