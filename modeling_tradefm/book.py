@@ -15,6 +15,9 @@ Two sources, in order of truth:
 
 Inside one message (LOBSTER type 4 → T, F, C) or one venue packet, the intermediate records see
 the book after the whole message; consumers sample the book after records flagged ``F_LAST``.
+
+:class:`BookSource` hands the book of each session of a stream to ``features.build_features``
+(the book context of training data, ``modeling_tradefm.book_context``).
 """
 
 from __future__ import annotations
@@ -107,4 +110,50 @@ def top_of_book(events: EventTable, orderbook: np.ndarray | None = None, initial
     return _from_rows(orderbook[row, :4], LOBSTER_PRICE_DIVISOR, SOURCE_ORDERBOOK)
 
 
-__all__ = ["SOURCE_ORDERBOOK", "SOURCE_REPLAY", "TopOfBook", "top_of_book"]
+class BookSource:
+    """The book of each session of one stream, for ``features.build_features(..., books=BookSource(...))``.
+
+    Called with a ``features.Session`` of ``events`` (``split_sessions(events)``), it returns the
+    session's :class:`TopOfBook`, one row per record of ``session.events``:
+
+    * with ``orderbook``: :func:`top_of_book` of the session's records (exact; LOBSTER);
+    * else: the replay of the WHOLE stream of the session's instrument (once per instrument,
+      cached), read at the session's rows: a session that is not the first of its file meets the
+      book the earlier records left, as on the venue (resting orders survive a date boundary).
+
+    Args:
+        events: the stream the sessions were split from (``session.rows`` index it).
+        orderbook: the LOBSTER orderbook rows of ``events``'s message file, or ``None``.
+        initial: the book before the first record (replay only; one instrument), e.g. a
+            rollout's starting book; default empty.
+        orderbook_path: named in errors.
+    """
+
+    def __init__(self, events: EventTable, orderbook: np.ndarray | None = None, initial=None, orderbook_path=None):
+        self.events = events
+        self.orderbook = orderbook
+        self.initial = initial
+        self.orderbook_path = orderbook_path
+        self._replays: dict[int, tuple[np.ndarray, TopOfBook]] = {}
+
+    @property
+    def source(self) -> str:
+        return SOURCE_REPLAY if self.orderbook is None else SOURCE_ORDERBOOK
+
+    def __call__(self, session) -> TopOfBook:
+        if self.orderbook is not None:
+            return top_of_book(session.events, self.orderbook, orderbook_path=self.orderbook_path)
+        iid = int(session.instrument_id)
+        if iid not in self._replays:
+            rows = np.flatnonzero(self.events.instrument_id == iid)
+            if self.initial is not None and len(rows) != len(self.events):
+                raise ValueError("BookSource(initial=...) needs a stream of one instrument")
+            self._replays[iid] = (rows, top_of_book(self.events[rows], initial=self.initial))
+        rows, top = self._replays[iid]
+        pos = np.searchsorted(rows, session.rows)
+        if len(pos) and (pos.max() >= len(rows) or not np.array_equal(rows[pos], session.rows)):
+            raise ValueError(f"session {session.symbol} {session.date} was not split from this BookSource's events")
+        return TopOfBook(top.bid[pos], top.ask[pos], top.bid_size[pos], top.ask_size[pos], top.source)
+
+
+__all__ = ["SOURCE_ORDERBOOK", "SOURCE_REPLAY", "BookSource", "TopOfBook", "top_of_book"]
