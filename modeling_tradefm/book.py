@@ -41,6 +41,10 @@ class TopOfBook:
         bid, ask: best bid / ask price, NaN where that side is empty.
         bid_size, ask_size: volume at the best price (0 where the side is empty).
         source: ``"orderbook"`` (a LOBSTER orderbook file) or ``"replay"`` (the simulator).
+        bid_before, ask_before: best bid / ask just BEFORE each record, as exactly as the source
+            knows it (replay: after the previous record, the initial book's before the first;
+            orderbook: the row of the previous message, which a reader may have skipped; NaN before
+            the file's first message), or ``None`` when not given.
     """
 
     bid: np.ndarray
@@ -48,6 +52,8 @@ class TopOfBook:
     bid_size: np.ndarray
     ask_size: np.ndarray
     source: str
+    bid_before: np.ndarray | None = None
+    ask_before: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.bid)
@@ -65,6 +71,12 @@ class TopOfBook:
     def spread(self) -> np.ndarray:
         """ask − bid where :attr:`two_sided`, else NaN."""
         return np.where(self.two_sided, self.ask - self.bid, np.nan)
+
+    def take(self, rows: np.ndarray) -> TopOfBook:
+        """The rows ``rows`` (e.g. one session of a stream)."""
+        pick = lambda x: None if x is None else x[rows]  # noqa: E731
+        return TopOfBook(self.bid[rows], self.ask[rows], self.bid_size[rows], self.ask_size[rows], self.source,
+                         pick(self.bid_before), pick(self.ask_before))
 
 
 def _from_rows(rows: np.ndarray, price_multiplier: int, source: str) -> TopOfBook:
@@ -100,14 +112,23 @@ def top_of_book(events: EventTable, orderbook: np.ndarray | None = None, initial
 
     if orderbook is None:
         rows = lobster_orderbook(events, levels=1, initial=initial, price_divisor=1)
-        return _from_rows(rows, 1, SOURCE_REPLAY)
+        top = _from_rows(rows, 1, SOURCE_REPLAY)
+        first = (np.nan, np.nan) if initial is None else tuple(np.nan if p is None else float(p)
+                                                                 for p in (initial.best_bid(), initial.best_ask()))
+        top.bid_before = np.concatenate([[first[0]], top.bid[:-1]]) if len(top) else top.bid.copy()
+        top.ask_before = np.concatenate([[first[1]], top.ask[:-1]]) if len(top) else top.ask.copy()
+        return top
     orderbook = np.asarray(orderbook)
     row = events.sequence.astype(np.int64) - 1
     if len(row) and (row.min() < 0 or row.max() >= len(orderbook)):
         bad = int(np.flatnonzero((row < 0) | (row >= len(orderbook)))[0])
         raise DataError(orderbook_path or "<orderbook>",
                         f"record {bad} is message row {row[bad] + 1}, but the orderbook has {len(orderbook)} rows")
-    return _from_rows(orderbook[row, :4], LOBSTER_PRICE_DIVISOR, SOURCE_ORDERBOOK)
+    top = _from_rows(orderbook[row, :4], LOBSTER_PRICE_DIVISOR, SOURCE_ORDERBOOK)
+    prev = _from_rows(orderbook[np.maximum(row - 1, 0), :4], LOBSTER_PRICE_DIVISOR, SOURCE_ORDERBOOK)
+    top.bid_before = np.where(row > 0, prev.bid, np.nan)
+    top.ask_before = np.where(row > 0, prev.ask, np.nan)
+    return top
 
 
 class BookSource:
@@ -153,7 +174,7 @@ class BookSource:
         pos = np.searchsorted(rows, session.rows)
         if len(pos) and (pos.max() >= len(rows) or not np.array_equal(rows[pos], session.rows)):
             raise ValueError(f"session {session.symbol} {session.date} was not split from this BookSource's events")
-        return TopOfBook(top.bid[pos], top.ask[pos], top.bid_size[pos], top.ask_size[pos], top.source)
+        return top.take(pos)
 
 
 __all__ = ["SOURCE_ORDERBOOK", "SOURCE_REPLAY", "BookSource", "TopOfBook", "top_of_book"]

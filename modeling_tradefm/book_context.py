@@ -7,8 +7,9 @@ of the "Book context" paragraph of :mod:`modeling_tradefm.features`:
 * after an event (its context row): ``spread_in_ticks`` and ``queue_imbalance`` of the book after
   the record flagged ``F_LAST`` at or after the event's source row;
 * before an event (what ``price_reference="best"`` measures an order's price from):
-  ``own_best_reference`` of the book after the record preceding the event, and the order's
-  aggressiveness ``depth_from_best`` in ticks.
+  ``own_best_reference`` of the book just before the event's first record
+  (``TopOfBook.bid_before``: after the preceding record on replay, the previous message's row of
+  a LOBSTER orderbook), and the order's aggressiveness ``depth_from_best`` in ticks.
 
 Every function is vectorised over plain float arrays (prices and ticks in 1e-9 units, NaN for an
 empty side). :func:`book_context` applies them to a session's events and its
@@ -117,12 +118,15 @@ def book_context(me, top, tick: int) -> dict[str, np.ndarray]:
         j = np.searchsorted(last, after, side="left")
         found = j < len(last)
         after[found] = last[j[found]]
-    # before: the book the order met, after the record preceding it (none before record 0)
-    before = np.asarray(me.first_row, dtype=np.int64) - 1
-    has_before = before >= 0
-    b = np.maximum(before, 0)
-    bid_before = np.where(has_before, top.bid[b], np.nan)
-    ask_before = np.where(has_before, top.ask[b], np.nan)
+    # before: the book the order met, just before its first record (TopOfBook.bid_before; a
+    # book without it: after the preceding record, nothing before record 0)
+    first = np.asarray(me.first_row, dtype=np.int64)
+    if getattr(top, "bid_before", None) is not None:
+        bid_before, ask_before = top.bid_before[first], top.ask_before[first]
+    else:
+        b = np.maximum(first - 1, 0)
+        bid_before = np.where(first > 0, top.bid[b], np.nan)
+        ask_before = np.where(first > 0, top.ask[b], np.nan)
     ref = own_best_reference(me.side, bid_before, ask_before, np.asarray(me.mid_before) * PRICE_SCALE, tick)
     return {
         "spread_ticks": spread_in_ticks(top.bid[after], top.ask[after], tick),

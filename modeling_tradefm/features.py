@@ -83,7 +83,8 @@ simulator's replay, ``book.BookSource``). Prices are measured in ticks of the se
   ``spread_ticks = (ask − bid)/tick``; ``imbalance = (bid_size − ask_size)/(bid_size + ask_size)``
   of level 1. Both are NaN when the book is not two-sided (a side empty, or crossed/locked).
 * ``price_depth_best`` is the order's price relative to its OWN side's best quote BEFORE the
-  event (the book after the record preceding ``first_row``), in ticks, signed by aggressiveness:
+  event (just before ``first_row``: after the preceding record on replay, the previous message's
+  row of a LOBSTER orderbook), in ticks, signed by aggressiveness:
   ``(price − ref)/tick`` for a buy, ``(ref − price)/tick`` for a sell, so 0 joins the best, > 0
   improves it (≥ the spread: marketable), < 0 rests behind it. ``ref`` (``own_best_reference``):
   the own best; when the own side is empty, one tick inside the opposite best (as if the spread

@@ -156,6 +156,13 @@ class DataTrainingArguments:
     read_options: str | None = field(
         default=None, metadata={"help": "Keyword arguments for modeling_tradefm.io.read_file, as JSON."}
     )
+    tokenizer_options: str | None = field(
+        default=None,
+        metadata={
+            "help": "TradeFMTokenizer arguments for a new calibration, as JSON or a .json file; e.g. a book-aware "
+            'model: \'{"book_fields": ["spread", "imbalance"], "price_reference": "best"}\'.'
+        },
+    )
     streaming: bool = field(
         default=False,
         metadata={"help": "Stream windows straight from the raw files (needs --max_steps) instead of preparing Arrow."},
@@ -179,7 +186,7 @@ class DataTrainingArguments:
             raise ValueError(f"--val-days must be >= 0, got {self.val_days}")
 
     def json_option(self, name: str) -> dict | None:
-        """``--feature_config`` / ``--read_options`` as a dict (given inline as JSON, or as a .json file)."""
+        """``--feature_config`` / ``--read_options`` / ``--tokenizer_options`` as a dict (inline JSON or a .json file)."""
         value = getattr(self, name)
         if value is None or isinstance(value, dict):
             return value
@@ -360,6 +367,9 @@ def plan_and_calibrate(
         "read_options": read_options,
         "val_files": val_files,
     }
+    tokenizer_options = data_args.json_option("tokenizer_options")
+    if tokenizer_options:  # only then: the cache key of a paper-mode run stays what it was
+        options["tokenizer_options"] = tokenizer_options
     cache_root = Path(data_args.dataset_cache_dir or datasets.config.HF_DATASETS_CACHE) / "tradefm_plans"
     cache_file = cache_root / f"{_files_key(files + val_files, options)}.json"
 
@@ -383,6 +393,7 @@ def plan_and_calibrate(
                     feature_config=feature_config,
                     read_options=read_options,
                     adv_history=adv_history,
+                    tokenizer_kwargs=tokenizer_options,
                 )
                 cached["tokenizer"] = tokenizer.to_dict()
         if training_args.should_save and not cache_file.exists():
@@ -526,6 +537,9 @@ def build_model(model_args: ModelArguments, data_args: DataTrainingArguments, to
         if model_args.config_overrides:
             logger.info("overriding config: %s", model_args.config_overrides)
             config.update_from_string(model_args.config_overrides)
+        if config.context_fields is None and tokenizer.context_fields != config.context_field_names:
+            # a book-aware tokenizer on a paper-layout preset: the model takes the tokenizer's tables
+            config.set_context_fields(tokenizer.context_fields, tokenizer.field_vocab_sizes)
         model = None
     if data_args.context_length > config.max_position_embeddings:
         # RoPE has no learned positions; raising the limit only records the longer windows.
