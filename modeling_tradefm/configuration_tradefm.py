@@ -21,9 +21,9 @@ idx   field                   vocabulary         model input
 paper's three, in the tokenizer's order — ``spread_bin`` (13: spread in ticks after the event, bin 0 =
 no two-sided book) and ``imbalance_bin`` (9: level-1 queue imbalance, bin 0 = no two-sided book) —
 as ``context_ids[b, t, 3:]``; the tabular embedding gets one more table per field, nothing else
-changes. ``context_fields`` ``None`` means the paper's three. Whether the δp digit is measured
-from the EW-VWAP mid or from the own best quote is the tokenizer's ``price_reference``
-(``tokenizer_config``): it changes what a token means, not the architecture.
+changes. ``context_fields`` ``None`` means the paper's three. The tokenizer's ``price_reference``
+(``tokenizer_config``) says whether the δp digit is measured from the EW-VWAP mid or from the own
+best quote: it changes what a token means, not the architecture.
 
 Presets (``TradeFMConfig.from_preset``): ``tiny`` (CPU tests), ``125M``, ``250M``, ``500M`` (≈524M, the paper's
 main model). Layer/width/head counts follow the seed table; FFN width, KV heads of the smaller presets and the
