@@ -411,3 +411,49 @@ def test_book_aware_checkpoint_saves_loads_with_remote_code_and_rolls_out(tmp_pa
     # a paper model refuses a book tokenizer, and the other way round
     with pytest.raises(ValueError, match="field_vocab_sizes"):
         tok.check_compatible(TradeFMConfig.from_preset("tiny"))
+
+
+def test_the_builder_windows_carry_the_book_columns_of_the_features(tmp_path):
+    """calibrate_tokenizer + TradeFMMBO with a book tokenizer: the AMZN level-1 file's sibling
+    orderbook is read for calibration and windows, and each window's context rows are the encoded
+    features' (orderbook book), five columns."""
+    from modeling_tradefm.data import calibrate_tokenizer, load_tradefm_mbo
+
+    path = str(real_path(*AMZN))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tok = calibrate_tokenizer([path], tokenizer_kwargs={"book_fields": list(BOOK), "price_reference": "best"},
+                                  progress=False)
+    assert tok.needs_book and tok.calibration["events"] > 50_000
+    ds = load_tradefm_mbo({"train": [path]}, cache_dir=str(tmp_path), split="train", tokenizer_config=tok.to_dict(),
+                          context_length=256)
+    sf, = file_session_features(path, FeatureConfig(), book=True)
+    assert sf.book_source == SOURCE_ORDERBOOK
+    enc = tok.encode(sf)
+    for i in (0, len(ds) // 2, len(ds) - 1):
+        row = ds[i]
+        s, m = row["window_start"], row["n_tokens"]
+        ctx = np.asarray(row["context_ids"])
+        assert ctx.shape == (256, 5)
+        np.testing.assert_array_equal(ctx[:m], enc["context_ids"][s:s + m])
+        np.testing.assert_array_equal(np.asarray(row["input_ids"])[:m], enc["input_ids"][s:s + m])
+    # the book columns vary (AMZN's spread is 1 to 37+ ticks)
+    assert len(np.unique(enc["context_ids"][:, 3])) >= 8
+
+
+def test_training_builds_a_book_aware_model_from_a_preset_for_a_book_tokenizer(aapl_slice):
+    """``tradefm train --tokenizer_options '{"book_fields": ...}'``: the paper-layout preset takes the
+    tokenizer's tables (and the checkpoint records them); a paper tokenizer keeps the paper's."""
+    from modeling_tradefm.training import DataTrainingArguments, ModelArguments, build_model
+
+    tok = aapl_slice[2]
+    model = build_model(ModelArguments(model_size="tiny"), DataTrainingArguments(context_length=64), tok)
+    c = model.config
+    assert c.context_fields == list(BOOK_AWARE_CONTEXT_FIELDS) and c.field_vocab_sizes == [16384, 3, 32, 2, 13, 9]
+    assert [t.num_embeddings for t in model.model.embed_tokens.tables] == c.field_vocab_sizes
+    assert c.tokenizer_config["price_reference"] == "best" and c.default_context_ids == [1, 16, 0, 6, 4]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        paper = TradeFMTokenizer().calibrate(aapl_slice[1])
+    c = build_model(ModelArguments(model_size="tiny"), DataTrainingArguments(context_length=64), paper).config
+    assert c.context_fields is None and c.field_vocab_sizes == [16384, 3, 32, 2]
