@@ -31,7 +31,7 @@
    (``book_context``). The prefix's contexts come from the features path itself
    (``build_features(prefix, books=book.BookSource(prefix, prefix_orderbook))``).
 5. The position's token is the sampled token when the proposal was applied unchanged; an injected
-   order is encoded with ``TradeFMTokenizer.encode_orders`` (its δp from the pre-order mid) and
+   order is encoded with ``TradeFMTokenizer.encode_orders`` (its δp from the pre-order mid, or own best) and
    carries participant flag 1 in its context.
 
 Sliding window: the model never sees more than ``max_context`` (default
