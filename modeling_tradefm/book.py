@@ -23,6 +23,9 @@ from the same book): the replay of the real prefix; with the message file's orde
 (``Simulator.apply(events, orderbook=...)``; the rule is in ``simulator.py``), so the book at the
 start shows exactly the venue's row in force then — even for a level-1 file, whose messages alone
 leave the book almost undetermined.
+
+:class:`BookSource` hands the book of each session of a stream to ``features.build_features``
+(the book context of training data, ``modeling_tradefm.book_context``).
 """
 
 from __future__ import annotations
@@ -50,6 +53,10 @@ class TopOfBook:
             no volume to take at their level (``Simulator.counters["unknown_shortfall"]``). Many of
             them mean the records do not determine the book (a LOBSTER level-1 file: 16 % of its
             messages); a complete source has none.
+        bid_before, ask_before: best bid / ask just BEFORE each record, as exactly as the source
+            knows it (replay: after the previous record, the initial book's before the first;
+            orderbook: the row of the previous message, which a reader may have skipped; NaN before
+            the file's first message), or ``None`` when not given.
     """
 
     bid: np.ndarray
@@ -58,6 +65,8 @@ class TopOfBook:
     ask_size: np.ndarray
     source: str
     unseen: int = 0
+    bid_before: np.ndarray | None = None
+    ask_before: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.bid)
@@ -75,6 +84,12 @@ class TopOfBook:
     def spread(self) -> np.ndarray:
         """ask − bid where :attr:`two_sided`, else NaN."""
         return np.where(self.two_sided, self.ask - self.bid, np.nan)
+
+    def take(self, rows: np.ndarray) -> TopOfBook:
+        """The rows ``rows`` (e.g. one session of a stream)."""
+        pick = lambda x: None if x is None else x[rows]  # noqa: E731
+        return TopOfBook(self.bid[rows], self.ask[rows], self.bid_size[rows], self.ask_size[rows], self.source,
+                         bid_before=pick(self.bid_before), ask_before=pick(self.ask_before))
 
 
 def _from_rows(rows: np.ndarray, price_multiplier: int, source: str) -> TopOfBook:
@@ -115,6 +130,10 @@ def top_of_book(events: EventTable, orderbook: np.ndarray | None = None, initial
         rows, _ = sim.apply_recording(events, 1, 1)
         top = _from_rows(rows, 1, SOURCE_REPLAY)
         top.unseen = sim.counters["unknown_shortfall"] - before
+        first = (np.nan, np.nan) if initial is None else tuple(np.nan if p is None else float(p)
+                                                                 for p in (initial.best_bid(), initial.best_ask()))
+        top.bid_before = np.concatenate([[first[0]], top.bid[:-1]]) if len(top) else top.bid.copy()
+        top.ask_before = np.concatenate([[first[1]], top.ask[:-1]]) if len(top) else top.ask.copy()
         return top
     orderbook = np.asarray(orderbook)
     row = events.sequence.astype(np.int64) - 1
@@ -122,7 +141,11 @@ def top_of_book(events: EventTable, orderbook: np.ndarray | None = None, initial
         bad = int(np.flatnonzero((row < 0) | (row >= len(orderbook)))[0])
         raise DataError(orderbook_path or "<orderbook>",
                         f"record {bad} is message row {row[bad] + 1}, but the orderbook has {len(orderbook)} rows")
-    return _from_rows(orderbook[row, :4], LOBSTER_PRICE_DIVISOR, SOURCE_ORDERBOOK)
+    top = _from_rows(orderbook[row, :4], LOBSTER_PRICE_DIVISOR, SOURCE_ORDERBOOK)
+    prev = _from_rows(orderbook[np.maximum(row - 1, 0), :4], LOBSTER_PRICE_DIVISOR, SOURCE_ORDERBOOK)
+    top.bid_before = np.where(row > 0, prev.bid, np.nan)
+    top.ask_before = np.where(row > 0, prev.ask, np.nan)
+    return top
 
 
 def starting_book(prefix: EventTable, orderbook: np.ndarray | None = None, orderbook_path=None, **simulator_kwargs):
@@ -151,4 +174,50 @@ def starting_book(prefix: EventTable, orderbook: np.ndarray | None = None, order
     return Simulator.from_events(prefix, orderbook, **simulator_kwargs)
 
 
-__all__ = ["SOURCE_ORDERBOOK", "SOURCE_REPLAY", "TopOfBook", "starting_book", "top_of_book"]
+class BookSource:
+    """The book of each session of one stream, for ``features.build_features(..., books=BookSource(...))``.
+
+    Called with a ``features.Session`` of ``events`` (``split_sessions(events)``), it returns the
+    session's :class:`TopOfBook`, one row per record of ``session.events``:
+
+    * with ``orderbook``: :func:`top_of_book` of the session's records (exact; LOBSTER);
+    * else: the replay of the WHOLE stream of the session's instrument (once per instrument,
+      cached), read at the session's rows: a session that is not the first of its file meets the
+      book the earlier records left, as on the venue (resting orders survive a date boundary).
+
+    Args:
+        events: the stream the sessions were split from (``session.rows`` index it).
+        orderbook: the LOBSTER orderbook rows of ``events``'s message file, or ``None``.
+        initial: the book before the first record (replay only; one instrument), e.g. a
+            rollout's starting book; default empty.
+        orderbook_path: named in errors.
+    """
+
+    def __init__(self, events: EventTable, orderbook: np.ndarray | None = None, initial=None, orderbook_path=None):
+        self.events = events
+        self.orderbook = orderbook
+        self.initial = initial
+        self.orderbook_path = orderbook_path
+        self._replays: dict[int, tuple[np.ndarray, TopOfBook]] = {}
+
+    @property
+    def source(self) -> str:
+        return SOURCE_REPLAY if self.orderbook is None else SOURCE_ORDERBOOK
+
+    def __call__(self, session) -> TopOfBook:
+        if self.orderbook is not None:
+            return top_of_book(session.events, self.orderbook, orderbook_path=self.orderbook_path)
+        iid = int(session.instrument_id)
+        if iid not in self._replays:
+            rows = np.flatnonzero(self.events.instrument_id == iid)
+            if self.initial is not None and len(rows) != len(self.events):
+                raise ValueError("BookSource(initial=...) needs a stream of one instrument")
+            self._replays[iid] = (rows, top_of_book(self.events[rows], initial=self.initial))
+        rows, top = self._replays[iid]
+        pos = np.searchsorted(rows, session.rows)
+        if len(pos) and (pos.max() >= len(rows) or not np.array_equal(rows[pos], session.rows)):
+            raise ValueError(f"session {session.symbol} {session.date} was not split from this BookSource's events")
+        return top.take(pos)
+
+
+__all__ = ["SOURCE_ORDERBOOK", "SOURCE_REPLAY", "BookSource", "TopOfBook", "starting_book", "top_of_book"]

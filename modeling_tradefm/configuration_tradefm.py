@@ -17,6 +17,14 @@ idx   field                   vocabulary         model input
 3     participant flag I_MP   2                  ``context_ids[b, t, 2]``
 ====  ======================  =================  ==================================================
 
+**Book-aware models** (beyond the paper; ``context_fields``): the tokenizer's book fields follow the
+paper's three, in the tokenizer's order — ``spread_bin`` (13: spread in ticks after the event, bin 0 =
+no two-sided book) and ``imbalance_bin`` (9: level-1 queue imbalance, bin 0 = no two-sided book) —
+as ``context_ids[b, t, 3:]``; the tabular embedding gets one more table per field, nothing else
+changes. ``context_fields`` ``None`` means the paper's three. The tokenizer's ``price_reference``
+(``tokenizer_config``) says whether the δp digit is measured from the EW-VWAP mid or from the own
+best quote: it changes what a token means, not the architecture.
+
 Presets (``TradeFMConfig.from_preset``): ``tiny`` (CPU tests), ``125M``, ``250M``, ``500M`` (≈524M, the paper's
 main model). Layer/width/head counts follow the seed table; FFN width, KV heads of the smaller presets and the
 per-table embedding widths are our choices (the paper is silent), documented on ``PRESETS``.
@@ -32,6 +40,13 @@ from transformers import PreTrainedConfig
 
 # Field order of the tabular embedding: trade token first, then the three context fields (see module docstring).
 FIELD_NAMES = ("trade_token", "liquidity_tier", "price_level_bin", "participant_flag")
+PAPER_CONTEXT_FIELDS = FIELD_NAMES[1:]
+# Book-aware context fields (appended after the paper's three) and the book-aware default layout.
+BOOK_CONTEXT_FIELDS = ("spread_bin", "imbalance_bin")
+BOOK_AWARE_CONTEXT_FIELDS = PAPER_CONTEXT_FIELDS + BOOK_CONTEXT_FIELDS
+# Vocabulary of each named context field when ``field_vocab_sizes`` is not given (the tokenizer's defaults).
+CONTEXT_FIELD_SIZES = {"liquidity_tier": 3, "price_level_bin": 32, "participant_flag": 2, "spread_bin": 13,
+                       "imbalance_bin": 9}
 
 # Architecture presets.  Counts are exact (tests/test_configuration_tradefm.py counts them on the meta device):
 #   tiny  =   5,248,768 parameters (4 x 128, 4:2 heads, SwiGLU 512)     -- CPU tests and smoke runs
@@ -74,22 +89,27 @@ def default_field_embed_dims(field_vocab_sizes: list[int], hidden_size: int) -> 
     return [hidden_size] * len(field_vocab_sizes)
 
 
-def default_context_ids(field_vocab_sizes: list[int]) -> list[int]:
+def default_context_ids(field_vocab_sizes: list[int], context_fields: list[str] | None = None) -> list[int]:
     """Context row used when ``forward`` gets no ``context_ids`` (and ``config.default_context_ids`` is None).
 
     Rule: the middle bin of every context field (tier 1 of 0..2 = medium liquidity; Δp bin 16 of 0..31, the
-    quantile bin next to the median intraday move, i.e. "about flat since the open"), except the last field, the
-    participant flag, which is 0 (ordinary market flow, not an injected participant order).
+    quantile bin next to the median intraday move, i.e. "about flat since the open"; book fields: spread bin 6
+    of 0..12, imbalance bin 4 of 0..8, about balanced), except the participant flag, which is 0 (ordinary market
+    flow, not an injected participant order). Without ``context_fields`` the participant flag is the last field.
 
     Args:
         field_vocab_sizes: vocabulary size of each field, trade token first.
+        context_fields: names of the context fields (``TradeFMConfig.context_fields``), or ``None``.
 
     Returns:
         ``len(field_vocab_sizes) - 1`` context ids.
     """
     context = [n // 2 for n in field_vocab_sizes[1:]]
     if context:
-        context[-1] = 0
+        names = list(context_fields) if context_fields is not None else []
+        flag = names.index("participant_flag") if "participant_flag" in names else len(context) - 1
+        if flag < len(context):
+            context[flag] = 0
     return context
 
 
@@ -117,11 +137,14 @@ class TradeFMConfig(PreTrainedConfig):
         attention_dropout: dropout on attention probabilities (training only).
         tie_word_embeddings: must stay False: the input table feeds a projection, the head is its own matrix.
         field_vocab_sizes: vocabulary of each tabular-embedding field, fixed order
-            ``[trade token (= vocab_size), liquidity tier, Δp bin, participant flag]``; default
-            ``[vocab_size, 3, 32, 2]``.
+            ``[trade token (= vocab_size), liquidity tier, Δp bin, participant flag, *book fields]``; default
+            ``[vocab_size, 3, 32, 2]`` (with ``context_fields``: ``CONTEXT_FIELD_SIZES`` of each name).
         field_embed_dims: embedding width of each field's table; ``None`` → ``default_field_embed_dims``.
-        default_context_ids: context row ``(tier, Δp bin, flag)`` used when ``forward`` receives no
-            ``context_ids``; ``None`` → ``default_context_ids(field_vocab_sizes)`` = ``[1, 16, 0]``.
+        default_context_ids: context row ``(tier, Δp bin, flag, ...)`` used when ``forward`` receives no
+            ``context_ids``; ``None`` → ``default_context_ids(field_vocab_sizes, context_fields)`` = ``[1, 16, 0]``.
+        context_fields: names of the ``context_ids`` columns, the book-aware switch: ``None`` (default) = the
+            paper's ``PAPER_CONTEXT_FIELDS``; ``list(BOOK_AWARE_CONTEXT_FIELDS)`` = the paper's plus the book's
+            spread and imbalance bins (must equal the tokenizer's ``context_fields``).
         tokenizer_config: the calibrated ``TradeFMTokenizer`` state (``TradeFMTokenizer.to_dict()``), written by
             the training script; ``TradeFMTokenizer.check_compatible(config)`` validates it.
         pad_token_id / bos_token_id / eos_token_id: unused by TradeFM (the 16,384 tokens are all events); ``None``.
@@ -163,6 +186,7 @@ class TradeFMConfig(PreTrainedConfig):
     field_embed_dims: list[int] | None = None
     default_context_ids: list[int] | None = None
     tokenizer_config: dict | None = None
+    context_fields: list[str] | None = None
 
     def __post_init__(self, **kwargs):
         # RoPE needs nothing here: PreTrainedConfig.__post_init__ fills rope_parameters (default
@@ -172,21 +196,52 @@ class TradeFMConfig(PreTrainedConfig):
             self.head_dim = self.hidden_size // self.num_attention_heads
         if self.num_key_value_heads is None:
             self.num_key_value_heads = self.num_attention_heads
+        if self.context_fields is not None:
+            self.context_fields = [str(name) for name in self.context_fields]
         if self.field_vocab_sizes is None:
-            self.field_vocab_sizes = [self.vocab_size, 3, 32, 2]
+            names = self.context_fields if self.context_fields is not None else PAPER_CONTEXT_FIELDS
+            unknown = [name for name in names if name not in CONTEXT_FIELD_SIZES]
+            if unknown:
+                raise ValueError(f"context fields {unknown} have no default size: give field_vocab_sizes")
+            self.field_vocab_sizes = [self.vocab_size, *(CONTEXT_FIELD_SIZES[name] for name in names)]
         self.field_vocab_sizes = [int(n) for n in self.field_vocab_sizes]
         if self.field_embed_dims is None:
             self.field_embed_dims = default_field_embed_dims(self.field_vocab_sizes, self.hidden_size)
         self.field_embed_dims = [int(d) for d in self.field_embed_dims]
         if self.default_context_ids is None:
-            self.default_context_ids = default_context_ids(self.field_vocab_sizes)
+            self.default_context_ids = default_context_ids(self.field_vocab_sizes, self.context_fields)
         self.default_context_ids = [int(c) for c in self.default_context_ids]
         super().__post_init__(**kwargs)
 
     @property
     def num_context_fields(self) -> int:
-        """Number of conditioning columns of ``context_ids`` (3 for TradeFM)."""
+        """Number of conditioning columns of ``context_ids`` (3 for the paper's TradeFM, 5 book-aware)."""
         return len(self.field_vocab_sizes) - 1
+
+    @property
+    def context_field_names(self) -> list[str]:
+        """``context_fields``, or the paper's names when it is ``None`` (generic names for other layouts)."""
+        if self.context_fields is not None:
+            return list(self.context_fields)
+        if self.num_context_fields == len(PAPER_CONTEXT_FIELDS):
+            return list(PAPER_CONTEXT_FIELDS)
+        return [f"context_{i}" for i in range(self.num_context_fields)]
+
+    @property
+    def book_context(self) -> bool:
+        """Whether the model reads book state (a book context field) besides the paper's context."""
+        return any(name in BOOK_CONTEXT_FIELDS for name in self.context_fields or ())
+
+    def set_context_fields(self, context_fields: list[str], field_vocab_sizes: list[int]) -> None:
+        """Switch to another context layout (e.g. a book-aware tokenizer's) before a model is built.
+
+        ``field_embed_dims`` and ``default_context_ids`` are re-derived by their default rules.
+        """
+        self.context_fields = [str(name) for name in context_fields]
+        self.field_vocab_sizes = [int(n) for n in field_vocab_sizes]
+        self.field_embed_dims = default_field_embed_dims(self.field_vocab_sizes, self.hidden_size)
+        self.default_context_ids = default_context_ids(self.field_vocab_sizes, self.context_fields)
+        self.validate_architecture()
 
     def validate_architecture(self):
         """Checked by ``@strict`` on construction; raises ``ValueError`` on an inconsistent architecture."""
@@ -213,10 +268,18 @@ class TradeFMConfig(PreTrainedConfig):
                 f"{self.field_vocab_sizes}."
             )
         if len(self.default_context_ids) != len(self.field_vocab_sizes) - 1 or any(
-            not 0 <= c < n for c, n in zip(self.default_context_ids, self.field_vocab_sizes[1:])
+            not 0 <= c < n for c, n in zip(self.default_context_ids, self.field_vocab_sizes[1:], strict=True)
         ):
             raise ValueError(
                 f"default_context_ids {self.default_context_ids} must hold one in-range id per context field "
+                f"(vocabularies {self.field_vocab_sizes[1:]})."
+            )
+        if self.context_fields is not None and (
+            len(self.context_fields) != len(self.field_vocab_sizes) - 1
+            or len(set(self.context_fields)) != len(self.context_fields)
+        ):
+            raise ValueError(
+                f"context_fields {self.context_fields} must name each context field once "
                 f"(vocabularies {self.field_vocab_sizes[1:]})."
             )
         if self.tie_word_embeddings:
@@ -243,4 +306,14 @@ class TradeFMConfig(PreTrainedConfig):
         return cls(**kwargs)
 
 
-__all__ = ["FIELD_NAMES", "PRESETS", "TradeFMConfig", "default_context_ids", "default_field_embed_dims"]
+__all__ = [
+    "BOOK_AWARE_CONTEXT_FIELDS",
+    "BOOK_CONTEXT_FIELDS",
+    "CONTEXT_FIELD_SIZES",
+    "FIELD_NAMES",
+    "PAPER_CONTEXT_FIELDS",
+    "PRESETS",
+    "TradeFMConfig",
+    "default_context_ids",
+    "default_field_embed_dims",
+]

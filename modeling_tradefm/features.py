@@ -94,6 +94,29 @@ of the instrument gets. ``tradefm generate --adv`` / ``--tier`` (``TradeFMPropos
 override it.
 
 **Participant flag** ``I_MP``: the record's ``participant`` column (0 for real data).
+
+**Book context** (beyond the paper; only when :func:`build_features` gets ``books``, one
+``book.TopOfBook`` per session: the venue's LOBSTER orderbook file where there is one, else the
+simulator's replay, ``book.BookSource``). Prices are measured in ticks of the session
+(``ticks.infer_tick_size`` of its events, or the caller's ``tick_size``):
+
+* ``spread_ticks`` and ``imbalance`` describe the book right AFTER the event, like every context
+  field: the book after the record flagged ``F_LAST`` at or after the event's source row (after
+  the whole message or venue packet; a stream without ``F_LAST`` there: after the source row).
+  ``spread_ticks = (ask − bid)/tick``; ``imbalance = (bid_size − ask_size)/(bid_size + ask_size)``
+  of level 1. Both are NaN when the book is not two-sided (a side empty, or crossed/locked).
+* ``price_depth_best`` is the order's price relative to its OWN side's best quote BEFORE the
+  event (just before ``first_row``: after the preceding record on replay, the previous message's
+  row of a LOBSTER orderbook), in ticks, signed by aggressiveness:
+  ``(price − ref)/tick`` for a buy, ``(ref − price)/tick`` for a sell, so 0 joins the best, > 0
+  improves it (≥ the spread: marketable), < 0 rests behind it. ``ref`` (``own_best_reference``):
+  the own best; when the own side is empty, one tick inside the opposite best (as if the spread
+  were one tick); when both are empty, the EW-VWAP mid before the event rounded to the tick grid.
+
+The closed loop computes the same quantities with the same functions (:mod:`.book_context`:
+``spread_in_ticks``, ``queue_imbalance``, ``own_best_reference``, ``depth_from_best``) from the live
+simulator after (resp. before) each order, so a position's context means the same in training
+and in rollouts (tests/test_book_context.py replays real sessions both ways).
 """
 
 from __future__ import annotations
@@ -107,8 +130,11 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from . import _kernels
+from .book_context import book_context
+from .errors import DataError
 from .events import ACTION_TRADE, NS_PER_SECOND, EventTable
 from .liquidity import MIN_PROFILE_FRACTION, US_EQUITY_PROFILE, VolumeProfile, estimate_session_volume
+from .ticks import infer_tick_size
 
 _NS_PER_DAY = 86_400 * NS_PER_SECOND
 _NS_PER_HOUR = 3_600 * NS_PER_SECOND
@@ -500,6 +526,10 @@ class SessionFeatures:
         records: int, input records of the session.
         used: int, records that produced ≥ 1 modeled event.
         skipped: dict reason → records; ``records == used + sum(skipped.values())``.
+        spread_ticks, imbalance, price_depth_best: float64 [n] book context (module docstring),
+            ``None`` unless built with ``books``.
+        tick_size: the tick (1e-9 units) the book context is measured in (0 without it).
+        book_source: ``"orderbook"`` or ``"replay"`` (``book.TopOfBook.source``), ``""`` without it.
     """
 
     instrument_id: int
@@ -524,17 +554,30 @@ class SessionFeatures:
     records: int = 0
     used: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    spread_ticks: np.ndarray | None = None
+    imbalance: np.ndarray | None = None
+    price_depth_best: np.ndarray | None = None
+    tick_size: int = 0
+    book_source: str = ""
 
     ARRAYS = (
         "ts_recv", "action", "side", "price", "size", "price_depth", "log_volume", "dt", "mid",
         "price_level", "tier", "participant", "source_row",
     )
+    BOOK_ARRAYS = ("spread_ticks", "imbalance", "price_depth_best")
 
     def __len__(self) -> int:
         return len(self.ts_recv)
 
+    @property
+    def has_book(self) -> bool:
+        """Whether the book context was computed (``build_features(..., books=...)``)."""
+        return self.spread_ticks is not None
+
     def columns(self) -> dict[str, np.ndarray]:
-        return {name: getattr(self, name) for name in self.ARRAYS}
+        """The per-event arrays (the book context's too when computed)."""
+        names = self.ARRAYS + (self.BOOK_ARRAYS if self.has_book else ())
+        return {name: getattr(self, name) for name in names}
 
     def to_arrow(self):
         """A ``pyarrow.Table`` of the per-event arrays; session fields go into the schema metadata."""
@@ -547,6 +590,8 @@ class SessionFeatures:
             "p_open": self.p_open, "adv": self.adv, "daily_volume": self.daily_volume,
             "records": self.records, "used": self.used, "skipped": self.skipped,
         }
+        if self.has_book:
+            meta.update(tick_size=self.tick_size, book_source=self.book_source)
         table = pa.table({name: pa.array(arr) for name, arr in self.columns().items()})
         return table.replace_schema_metadata({"tradefm_session": json.dumps(meta)})
 
@@ -568,6 +613,20 @@ def _session_span(session: Session) -> tuple[int, int]:
     if not len(live):
         return (int(ev.ts_recv[0]), int(ev.ts_recv[-1])) if len(ev) else (0, 0)
     return int(ev.ts_recv[live[0]]), int(ev.ts_recv[live[-1]])
+
+
+def _session_book(session: Session, me: ModeledEvents, books, tick_size: int | None) -> dict:
+    """SessionFeatures fields of the book context of one session (``books``: callable or mapping).
+
+    Raises:
+        DataError: the session has no tick to measure the book in.
+    """
+    top = books(session) if callable(books) else books[(session.instrument_id, session.date)]
+    tick = int(tick_size or infer_tick_size(session.events) or 0)
+    if tick <= 0:
+        raise DataError(f"<session {session.symbol} {session.date}>", "no tick size for the book context "
+                        "(fewer than two distinct add prices); pass tick_size=")
+    return {**book_context(me, top, tick), "tick_size": tick, "book_source": str(getattr(top, "source", ""))}
 
 
 def tier_cuts_from_adv(adv: Sequence[float] | np.ndarray, n_tiers: int = 3) -> tuple[float, ...]:
@@ -613,6 +672,8 @@ def build_features(
     adv_history: dict[int, Iterable[tuple[str, float]]] | None = None,
     progress: bool | None = None,
     num_threads: int | None = None,
+    books=None,
+    tick_size: int | None = None,
 ) -> list[SessionFeatures]:
     """Scale-invariant features of every session (see the module docstring for every rule).
 
@@ -625,6 +686,11 @@ def build_features(
         progress: show a tqdm bar over sessions (default: when there are more than 20).
         num_threads: sessions processed in parallel (the compiled kernels release the GIL);
             default ``os.cpu_count()``, 1 = serial. Results do not depend on it.
+        books: the book each record meets, for the book context (module docstring): a callable
+            ``Session → book.TopOfBook`` (e.g. ``book.BookSource(events, orderbook)``) or a mapping
+            ``(instrument_id, date) → TopOfBook``; ``None`` (default): no book context.
+        tick_size: the tick (1e-9 units) of the book context; default each session's
+            ``ticks.infer_tick_size``.
 
     Returns:
         One :class:`SessionFeatures` per session, sorted by ``(instrument_id, date)``.
@@ -639,6 +705,7 @@ def build_features(
         price_depth, log_volume, dt, price_level, p_open = _kernels.derive_features(
             me.ts_recv, me.price, me.size, me.mid_before, me.mid_after, _kernels.LOG1P_TABLE
         )
+        book = {} if books is None else _session_book(s, me, books, tick_size)
         out.append(
             SessionFeatures(
                 instrument_id=s.instrument_id,
@@ -663,6 +730,7 @@ def build_features(
                 records=me.records,
                 used=me.used,
                 skipped=me.skipped,
+                **book,
             )
         )
     return out

@@ -10,7 +10,8 @@ RMSNorm, one rotary module per model (v5 buffer pattern), GQA attention dispatch
 Inputs and the context rule (pinned, shared with the tokenizer, dataset builder and rollouts):
 
 * ``input_ids [B, T]`` — composite trade tokens (the predicted field; ``labels == input_ids``, the loss shifts).
-* ``context_ids [B, T, 3]`` — ``(liquidity tier 0..2, Δp bin 0..31, participant flag 0..1)``.
+* ``context_ids [B, T, 3]`` — ``(liquidity tier 0..2, Δp bin 0..31, participant flag 0..1)``; a book-aware
+  model (``config.context_fields``) reads more columns after these (spread bin, imbalance bin), with the same rule.
 * At position ``t`` the model reads ``(input_ids[t], context_ids[t])`` and predicts ``input_ids[t + 1]``;
   ``context_ids[t]`` describes the market *right after* event ``t`` (Δp from the mid after event ``t``'s effect,
   the flag of event ``t`` itself), i.e. exactly the state that conditions event ``t + 1``.
@@ -221,10 +222,10 @@ class TradeFMTabularEmbedding(nn.Module):
         super().__init__()
         self.field_vocab_sizes = list(config.field_vocab_sizes)
         self.field_embed_dims = list(config.field_embed_dims)
-        self.tables = nn.ModuleList(nn.Embedding(n, d) for n, d in zip(self.field_vocab_sizes, self.field_embed_dims))
+        self.tables = nn.ModuleList(nn.Embedding(n, d) for n, d in zip(self.field_vocab_sizes, self.field_embed_dims, strict=True))
         self.proj = nn.Linear(sum(self.field_embed_dims), config.hidden_size, bias=False)
         # Cost of projecting whole context tables once (per output column); see class docstring.
-        self._table_cost = sum(n * d for n, d in zip(self.field_vocab_sizes[1:], self.field_embed_dims[1:]))
+        self._table_cost = sum(n * d for n, d in zip(self.field_vocab_sizes[1:], self.field_embed_dims[1:], strict=True))
         self._ctx_width = sum(self.field_embed_dims[1:])
 
     def forward(self, input_ids: torch.LongTensor, context_ids: torch.LongTensor) -> torch.Tensor:
@@ -570,7 +571,7 @@ class TradeFMModel(TradeFMPreTrainedModel):
             elif context_ids.shape[:-1] != input_ids.shape or context_ids.shape[-1] != config.num_context_fields:
                 raise ValueError(
                     f"context_ids must have shape {(*input_ids.shape, config.num_context_fields)} "
-                    f"(batch, seq, [tier, price_level_bin, participant]), got {tuple(context_ids.shape)}"
+                    f"(batch, seq, {config.context_field_names}), got {tuple(context_ids.shape)}"
                 )
             inputs_embeds = self.embed_tokens(input_ids, context_ids)
         elif context_ids is not None:

@@ -12,9 +12,14 @@
    (``sampling``): a rollout's draw does not depend on which other rollouts share its batch
    ("a batch of N equals N single rollouts").
 3. The token is decoded by the tokenizer (in-bin sampling, each rollout's row from that rollout's
-   own ``numpy.random.Generator``) into (action, side, δp, size, Δt). The order's price is
-   ``mid · (1 + δp)`` rounded to the nearest tick, where ``mid`` is the simulator's EW-VWAP mid
-   BEFORE the order (the same mid that defines δp in the training features); its time is the
+   own ``numpy.random.Generator``) into (action, side, δp, size, Δt). The order's price depends on
+   the tokenizer's ``price_reference``: ``"vwap"`` (the paper) — ``mid · (1 + δp)`` rounded to the
+   nearest tick, where ``mid`` is the simulator's EW-VWAP mid BEFORE the order (the same mid that
+   defines δp in the training features); ``"best"`` — δp is the aggressiveness in ticks from the
+   order's own side's best quote BEFORE the order, so the price is ``best_bid + rint(δp)·tick``
+   (buy) or ``best_ask − rint(δp)·tick`` (sell); an empty own side falls back to one tick inside
+   the opposite best, an empty book to the EW-VWAP mid on the tick grid
+   (``book_context.own_best_reference``, the rule the training features use). Its time is the
    rollout's clock + Δt (ns, rounded); its size is the decoded size rounded to an integer ≥ 1.
 4. After the simulator applied the order, the context of that position is
    ``(tier, Δp bin, participant)`` with ``Δp = (vwap_mid_after − p_open) / p_open`` — the context
@@ -23,8 +28,13 @@
    history, the prefix's volume scaled to a full session by the intraday volume profile
    (``features.estimate_session_volume``), the same rule training applied — else the tier of a
    given ``adv``, or a pinned ``tier``; ``p_open`` is the session open of the prefix's features.
+   A book-aware tokenizer appends its book fields
+   (spread in ticks, level-1 queue imbalance) read from the live simulator after the order: best
+   quotes and their sizes, O(1) reads, binned by the same functions as the training features
+   (``book_context``). The prefix's contexts come from the features path itself
+   (``build_features(prefix, books=book.BookSource(prefix, prefix_orderbook))``).
 5. The position's token is the sampled token when the proposal was applied unchanged; an injected
-   order is encoded with ``TradeFMTokenizer.encode_orders`` (its δp from the pre-order mid) and
+   order is encoded with ``TradeFMTokenizer.encode_orders`` (its δp from the pre-order mid, or own best) and
    carries participant flag 1 in its context.
 
 Sliding window: the model never sees more than ``max_context`` (default
@@ -49,6 +59,8 @@ from transformers import AutoModelForCausalLM
 from transformers.utils import GENERATION_CONFIG_NAME
 
 from . import register_tradefm
+from .book import BookSource
+from .book_context import depth_from_best, own_best_reference, price_from_best, queue_imbalance, spread_in_ticks
 from .errors import DataError
 from .events import (
     ACTION_ADD,
@@ -86,6 +98,23 @@ def book_reference_mid(book) -> float | None:
         if value is not None and np.isfinite(value) and value > 0:
             return float(value)
     return None
+
+
+def live_quotes(books: Sequence) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Best bid, best ask (NaN where empty) and their level sizes of each book (float64 [B] each).
+
+    Duck-typed on the simulator's ``best_bid()``, ``best_ask()`` and ``level_size(side, price)``.
+    """
+    n = len(books)
+    bid, ask = np.full(n, np.nan), np.full(n, np.nan)
+    qb, qa = np.zeros(n), np.zeros(n)
+    for i, b in enumerate(books):
+        pb, pa = b.best_bid(), b.best_ask()
+        if pb is not None:
+            bid[i], qb[i] = pb, b.level_size(0, pb)
+        if pa is not None:
+            ask[i], qa[i] = pa, b.level_size(1, pa)
+    return bid, ask, qb, qa
 
 
 def price_from_depth(mid: np.ndarray, price_depth: np.ndarray, tick: np.ndarray) -> np.ndarray:
@@ -130,6 +159,10 @@ class TradeFMProposer(OrderProposer):
         adv: the instrument's average daily volume (shares/contracts): the tier is
             ``features.tier_of_adv(adv)`` under the feature config's cuts (``tier`` wins if both).
         device: where the model runs (default: the model's device).
+        prefix_orderbook: book-aware tokenizers only: the LOBSTER orderbook rows of the prefix's
+            message file (``read_file(..., orderbook=True).orderbook``), so the prefix's book
+            context comes from the venue's book as in training on that file; default: the prefix
+            replayed through the simulator (``book.BookSource``).
     """
 
     name = "tradefm"
@@ -154,6 +187,7 @@ class TradeFMProposer(OrderProposer):
         tier: int | None = None,
         adv: float | None = None,
         device=None,
+        prefix_orderbook: np.ndarray | None = None,
     ):
         self.model = model.eval() if device is None else model.to(device).eval()
         self.tokenizer = tokenizer
@@ -180,6 +214,9 @@ class TradeFMProposer(OrderProposer):
             raise ValueError(f"adv must be a volume >= 0, got {adv}")
         self.adv_override = None if adv is None else float(adv)
         self.context_info: dict | None = None
+        self.prefix_orderbook = prefix_orderbook
+        self._best = tokenizer.price_reference == "best"
+        self._n_ctx = len(tokenizer.context_fields)
         self.device = device if device is not None else next(model.parameters()).device
         self.vocab_size = int(model.config.vocab_size)
         self._started = False
@@ -242,7 +279,7 @@ class TradeFMProposer(OrderProposer):
         config = self.feature_config
         if config is None:
             config = self._tokenizer_feature_config() or FeatureConfig()
-        sessions = build_features(prefix, config)
+        sessions = build_features(prefix, config, **self._prefix_book(prefix, books))
         sessions = [s for s in sessions if len(s.ts_recv)]
         if not sessions:
             raise DataError("<prefix>", "the prefix has no modeled (add/cancel/execution) events to condition on")
@@ -301,11 +338,22 @@ class TradeFMProposer(OrderProposer):
         return features_tier, {"tier": features_tier, "source": f"features (adv_fallback={config.adv_fallback!r})",
                                "adv": float(sess.adv), "prefix_volume": int(sess.daily_volume)}
 
+    def _prefix_book(self, prefix: EventTable, books: Sequence) -> dict:
+        """``build_features`` arguments of the prefix's book context ({} for a paper-mode tokenizer).
+
+        The tick is the first book's (else the prefix's), the rule the live context uses.
+        """
+        if not self.tokenizer.needs_book:
+            return {}
+        tick = (self.tick_size or book_tick_size(books[0], infer_tick_size(prefix))) if len(books) else None
+        return {"books": BookSource(prefix, orderbook=self.prefix_orderbook, orderbook_path="<prefix orderbook>"),
+                "tick_size": tick}
+
     def _start_tokens(self, ids: np.ndarray, ctx: np.ndarray, seed: int) -> None:
         """Seed the per-rollout streams, set up the windows from the prefix tokens and prefill.
 
         Args:
-            ids: int64 [n_prefix] prefix tokens; ctx: int64 [n_prefix, 3] their contexts.
+            ids: int64 [n_prefix] prefix tokens; ctx: int64 [n_prefix, K] their contexts.
             seed: the run's seed (streams per ``self.rollout_ids``).
         """
         n = len(self.rollout_ids)
@@ -346,7 +394,7 @@ class TradeFMProposer(OrderProposer):
         peer the closed loop is measured against, and a plain "continue the token stream" tool.
 
         Args:
-            input_ids: int64 [n_prefix]; context_ids: int64 [n_prefix, 3].
+            input_ids: int64 [n_prefix]; context_ids: int64 [n_prefix, K].
             n_steps: tokens to generate per rollout.
 
         Returns:
@@ -357,7 +405,7 @@ class TradeFMProposer(OrderProposer):
         ctx = np.asarray(context_ids, dtype=np.int64)
         self._start_tokens(ids, ctx, seed)
         n = len(self.rollout_ids)
-        last_ctx = torch.as_tensor(ctx[-1], dtype=torch.long).expand(n, 1, 3).contiguous()
+        last_ctx = torch.as_tensor(ctx[-1], dtype=torch.long).expand(n, 1, ctx.shape[1]).contiguous()
         out = np.empty((n, n_steps), dtype=np.int64)
         for step in range(n_steps):
             tokens = self._sample()
@@ -381,20 +429,31 @@ class TradeFMProposer(OrderProposer):
             mids[i] = self._last_mid[i]
         action = np.where(np.asarray(dec["action"]) == 0, ACTION_ADD, ACTION_CANCEL).astype(np.uint8)
         side = np.where(np.asarray(dec["side"]) == 0, SIDE_BID, SIDE_ASK).astype(np.uint8)
-        price = price_from_depth(mids, dec["price_depth"], self._tick)
+        refs = None
+        if self._best:
+            refs = self._best_references(books, mids)
+            price = price_from_best(dec["side"], dec["price_depth"], np.where(dec["side"] == 0, *refs), self._tick)
+        else:
+            price = price_from_depth(mids, dec["price_depth"], self._tick)
         # a price that rounds to ≤ 0 must be voided (bad_price), not read as the market-sell
         # sentinel MARKET_PRICE_ASK == 0
         price[price == MARKET_PRICE_ASK] = -1
         size = np.maximum(1, np.rint(np.asarray(dec["size"], dtype=np.float64))).astype(np.uint32)
         dt_ns = np.maximum(0, np.rint(np.asarray(dec["dt"], dtype=np.float64) * NS_PER_SECOND)).astype(np.int64)
         batch = OrderBatch(dt_ns, action, side, price, size, np.zeros(n, dtype=np.uint8))
-        self._proposal = (batch.copy(), tokens, mids)
+        self._proposal = (batch.copy(), tokens, mids, refs)
         return batch
+
+    def _best_references(self, books: Sequence, mids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The price each rollout's next buy / sell is measured from (``price_reference="best"``), [B] each."""
+        bid, ask, _, _ = live_quotes(books)
+        return (own_best_reference(np.zeros(len(books), np.int64), bid, ask, mids, self._tick),
+                own_best_reference(np.ones(len(books), np.int64), bid, ask, mids, self._tick))
 
     def observe(self, applied: OrderBatch, books: Sequence) -> None:
         if self._proposal is None:
             raise RuntimeError("observe() without a preceding propose()")
-        proposed, tokens, mids = self._proposal
+        proposed, tokens, mids, refs = self._proposal
         self._proposal = None
         tokens = tokens.copy()
         changed = (
@@ -405,10 +464,16 @@ class TradeFMProposer(OrderProposer):
         if changed.any():
             rows = np.flatnonzero(changed)
             price = applied.price[rows].astype(np.float64)
-            depth = (price - mids[rows]) / mids[rows]
-            # market sentinels that did not fill: the most aggressive / passive δp (outer bins)
-            depth = np.where(applied.price[rows] == MARKET_PRICE_BID, np.inf, depth)
-            depth = np.clip(np.nan_to_num(depth, posinf=1e6, neginf=-1.0), -1.0, 1e6)
+            if refs is None:
+                depth = (price - mids[rows]) / mids[rows]
+                # market sentinels that did not fill: the most aggressive / passive δp (outer bins)
+                depth = np.where(applied.price[rows] == MARKET_PRICE_BID, np.inf, depth)
+                depth = np.clip(np.nan_to_num(depth, posinf=1e6, neginf=-1.0), -1.0, 1e6)
+            else:
+                # a market sentinel (buy at int64 max, sell at 0) is far through the book: the top bin
+                sell = applied.side[rows] == SIDE_ASK
+                depth = depth_from_best(sell, price, np.where(sell, refs[1][rows], refs[0][rows]), self._tick[rows])
+                depth = np.clip(np.nan_to_num(depth, posinf=1e6, neginf=-1e6), -1e6, 1e6)
             tokens[rows] = np.asarray(
                 self.tokenizer.encode_orders(
                     (applied.action[rows] == ACTION_CANCEL).astype(np.int64),
@@ -427,10 +492,15 @@ class TradeFMProposer(OrderProposer):
                 self._last_mid[i] = m
             mid_after[i] = self._last_mid[i]
         level = mid_after / self.p_open - 1.0
-        ctx = np.empty((n, 3), dtype=np.int64)
+        ctx = np.empty((n, self._n_ctx), dtype=np.int64)
         ctx[:, 0] = self.tier
         ctx[:, 1] = np.asarray(self.tokenizer.price_level_bin(level), dtype=np.int64)
         ctx[:, 2] = applied.participant.astype(np.int64)
+        if self._n_ctx > 3:
+            # the book after the order, binned like the training features' (book_context)
+            bid, ask, qb, qa = live_quotes(books)
+            ctx[:, 3:] = self.tokenizer.book_context_ids(spread_in_ticks(bid, ask, self._tick),
+                                                          queue_imbalance(bid, ask, qb, qa))
         self._gen_tokens.append(tokens)
         self._gen_ctx.append(ctx)
         self._pending = (torch.as_tensor(tokens, dtype=torch.long)[:, None], torch.as_tensor(ctx)[:, None, :])
@@ -444,11 +514,11 @@ class TradeFMProposer(OrderProposer):
         return np.stack(self._gen_tokens, axis=1) if self._gen_tokens else np.zeros((n, 0), np.int64)
 
     def generated_contexts(self) -> np.ndarray | None:
-        """int64 [B, steps, 3]: the context of each generated position."""
+        """int64 [B, steps, K]: the context of each generated position (K = ``len(tokenizer.context_fields)``)."""
         if not self._started:
             return None
         n = len(self.rollout_ids)
-        return np.stack(self._gen_ctx, axis=1) if self._gen_ctx else np.zeros((n, 0, 3), np.int64)
+        return np.stack(self._gen_ctx, axis=1) if self._gen_ctx else np.zeros((n, 0, self._n_ctx), np.int64)
 
     # -- internals -----------------------------------------------------------------------------
     def _tokenizer_feature_config(self):
@@ -499,4 +569,4 @@ class TradeFMProposer(OrderProposer):
         return self.tokenizer.decode(tokens, self._np_gens)
 
 
-__all__ = ["TradeFMProposer", "book_reference_mid", "price_from_depth"]
+__all__ = ["TradeFMProposer", "book_reference_mid", "live_quotes", "price_from_depth"]

@@ -67,6 +67,20 @@ one-day sample can still be tokenized; keep held-out days out of ``sessions`` yo
 are subsampled to ``max_calib_samples`` with a fixed seed. After calibration the tokenizer is
 frozen: calling ``calibrate`` again raises unless ``force=True``.
 
+**Book-aware mode** (beyond the paper; :mod:`modeling_tradefm.book_bins` has the bins and why).
+``book_fields`` appends context columns after the paper's three, in the given order: ``"spread"``
+(``spread_bin``, the spread in ticks after the event) and ``"imbalance"`` (``imbalance_bin``, level-1
+queue imbalance after the event); both have bin 0 reserved for "no two-sided book". Their values
+come from ``build_features(..., books=...)`` (:mod:`modeling_tradefm.book_context`).
+``price_reference`` says what the δp digit of the token measures: ``"vwap"`` (the paper:
+``(price − mid)/mid`` with the EW-VWAP mid) or ``"best"`` (the order's aggressiveness in ticks from
+its own side's best quote before it, ``SessionFeatures.price_depth_best``; fixed log-spaced bins,
+calibrated in-bin tables). The token layout and vocabulary are unchanged; ``decode`` then returns
+``price_depth`` in that unit (ticks for ``"best"``), and the caller turns it into a price from the
+book (``proposer_tradefm``). A paper-mode tokenizer (``book_fields=()``, ``"vwap"``) writes exactly
+the state it wrote before the option existed (``format_version`` 2); a book-aware one writes
+``format_version`` 3, which older packages refuse instead of misreading.
+
 **Persistence and the Hub.** State is JSON (``to_dict`` / ``from_dict``). ``save_pretrained(dir)``
 writes the Hub files of a tokenizer: ``tradefm_tokenizer.json`` (the state), ``tokenizer_config.json``
 (``auto_map`` → ``tokenization_tradefm.TradeFMTokenizer``) and a copy of this file, so that
@@ -93,6 +107,20 @@ from typing import Any
 
 import numpy as np
 
+# The one relative import: ``book_bins.py`` is a Hub file too (numpy only), copied beside this one.
+from .book_bins import (
+    BOOK_FIELDS,
+    DEFAULT_BEST_BOUNDS,
+    DEFAULT_SPREAD_BOUNDS,
+    IMBALANCE_BINNINGS,
+    PRICE_REFERENCES,
+    book_bin,
+    check_bounds,
+    fit_best,
+    fit_imbalance,
+    fit_spread,
+)
+
 # No relative imports: this file is also a Hub file, loaded by ``AutoTokenizer`` on its own.
 TOKENIZER_FILE = "tradefm_tokenizer.json"
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
@@ -103,8 +131,13 @@ _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 _IGNORED_KWARGS = frozenset({"trust_remote_code", "proxies", "user_agent"})
 # the feature columns ``encode`` reads (a subset of ``SessionFeatures.columns()``)
 FEATURE_COLUMNS = ("action", "side", "price_depth", "log_volume", "dt", "price_level", "tier", "participant")
-FORMAT_VERSION = 2  # 2: in-bin decode tables (``in_bin``); 1: edges only (decodes uniformly)
+# 3: book-aware (``book_fields`` / ``price_reference``); 2: in-bin decode tables (``in_bin``);
+# 1: edges only (decodes uniformly). A paper-mode state is still written as 2.
+FORMAT_VERSION = 3
+_PAPER_FORMAT_VERSION = 2
 _FIELDS = ("price_depth", "volume", "dt", "price_level")
+PAPER_CONTEXT_FIELDS = ("liquidity_tier", "price_level_bin", "participant_flag")
+_BOOK_KEYS = ("book_fields", "price_reference", "spread_bounds", "n_imbalance", "imbalance_binning", "best_bounds")
 _IN_BIN = ("empirical", "uniform")
 _QUANTILE_FIELDS = ("price_depth", "dt")  # fields with per-bin quantile tables (volume: value tables)
 
@@ -130,6 +163,14 @@ class TradeFMTokenizer:
             to uniform where the state has no table) or ``"uniform"`` (the rule of format 1).
         in_bin_values: most frequent sizes kept per volume bin for empirical decoding (32).
         in_bin_quantiles: quantiles kept per δp / Δt bin for empirical decoding (33).
+        book_fields: book context columns appended after the paper's three, a subset of
+            ``("spread", "imbalance")`` in the wanted order (default none: the paper).
+        price_reference: ``"vwap"`` (the paper's δp) or ``"best"`` (ticks from the own best).
+        spread_bounds: lower bounds (ticks) of the spread bins 1.. (bin 0: no two-sided book).
+        n_imbalance: imbalance value bins (1..n; bin 0: no two-sided book).
+        imbalance_binning: ``"uniform"`` (equal width on [−1, 1]) or ``"quantile"`` (calibrated).
+        best_bounds: lower bounds (ticks) of the δp bins 1.. under ``price_reference="best"``
+            (``n_price_depth − 1`` of them; default ``book_bins.DEFAULT_BEST_BOUNDS`` for 16 bins).
     """
 
     model_input_names = ["input_ids", "context_ids"]  # the model's inputs, in ``__call__``'s output
@@ -153,6 +194,12 @@ class TradeFMTokenizer:
         in_bin: str = "empirical",
         in_bin_values: int = 32,
         in_bin_quantiles: int = 33,
+        book_fields: Sequence[str] = (),
+        price_reference: str = "vwap",
+        spread_bounds: Sequence[float] = DEFAULT_SPREAD_BOUNDS,
+        n_imbalance: int = 8,
+        imbalance_binning: str = "uniform",
+        best_bounds: Sequence[float] | None = None,
     ):
         for name, n, least in (
             ("n_price_depth", n_price_depth, 3), ("n_volume", n_volume, 2), ("n_dt", n_dt, 3 if dt_zero_bin else 2),
@@ -183,6 +230,7 @@ class TradeFMTokenizer:
         self.in_bin = in_bin
         self.in_bin_values = int(in_bin_values)
         self.in_bin_quantiles = int(in_bin_quantiles)
+        self._init_book(book_fields, price_reference, spread_bounds, n_imbalance, imbalance_binning, best_bounds)
         # per field: edges (len n−1, increasing; bin = searchsorted(edges, x, "right")), low/high
         # (decode range of the outermost bins = calibration extremes)
         self.fields: dict[str, dict[str, Any]] = {}
@@ -191,6 +239,28 @@ class TradeFMTokenizer:
         # in-bin decode tables as arrays (from ``fields``; empty when the state has none)
         self._tables: dict[str, tuple] = {}
 
+    def _init_book(self, book_fields, price_reference, spread_bounds, n_imbalance, imbalance_binning, best_bounds):
+        fields_ = tuple(str(f) for f in book_fields)
+        if len(set(fields_)) != len(fields_) or not set(fields_) <= set(BOOK_FIELDS):
+            raise ValueError(f"book_fields must be distinct names from {BOOK_FIELDS}, got {list(book_fields)}")
+        if price_reference not in PRICE_REFERENCES:
+            raise ValueError(f"price_reference must be one of {PRICE_REFERENCES}, got {price_reference!r}")
+        if imbalance_binning not in IMBALANCE_BINNINGS:
+            raise ValueError(f"imbalance_binning must be one of {IMBALANCE_BINNINGS}, got {imbalance_binning!r}")
+        if int(n_imbalance) < 2:
+            raise ValueError(f"n_imbalance must be ≥ 2, got {n_imbalance}")
+        self.book_fields = fields_
+        self.price_reference = price_reference
+        self.spread_bounds = check_bounds("spread_bounds", spread_bounds)
+        self.n_imbalance = int(n_imbalance)
+        self.imbalance_binning = imbalance_binning
+        if best_bounds is None and price_reference == "best":
+            if self.n_price_depth != len(DEFAULT_BEST_BOUNDS) + 1:
+                raise ValueError(f"price_reference='best' with n_price_depth={self.n_price_depth} needs best_bounds "
+                                 f"({self.n_price_depth - 1} lower bounds in ticks)")
+            best_bounds = DEFAULT_BEST_BOUNDS
+        self.best_bounds = None if best_bounds is None else check_bounds("best_bounds", best_bounds, self.n_price_depth)
+
     # ------------------------------------------------------------------------------ sizes
     @property
     def vocab_size(self) -> int:
@@ -198,8 +268,39 @@ class TradeFMTokenizer:
 
     @property
     def field_vocab_sizes(self) -> list[int]:
-        """``[trade token, tier, price-level bin, participant]``: the model's input tables."""
-        return [self.vocab_size, self.n_tiers, self.n_price_level, self.n_participant]
+        """``[trade token, tier, price-level bin, participant, *book fields]``: the model's input tables."""
+        book = {"spread": self.n_spread_bins, "imbalance": self.n_imbalance_bins}
+        return [self.vocab_size, self.n_tiers, self.n_price_level, self.n_participant, *(book[f] for f in self.book_fields)]
+
+    @property
+    def context_fields(self) -> list[str]:
+        """Names of the ``context_ids`` columns (``TradeFMConfig.context_fields``)."""
+        return [*PAPER_CONTEXT_FIELDS, *(f"{f}_bin" for f in self.book_fields)]
+
+    @property
+    def n_spread_bins(self) -> int:
+        return len(self.spread_bounds) + 1  # + the reserved "no two-sided book" bin
+
+    @property
+    def n_imbalance_bins(self) -> int:
+        return self.n_imbalance + 1
+
+    @property
+    def is_paper(self) -> bool:
+        """The paper's tokenization: no book context field and δp from the EW-VWAP mid."""
+        return not self.book_fields and self.price_reference == "vwap"
+
+    @property
+    def needs_book(self) -> bool:
+        """Whether encoding needs the book context of the features (``build_features(..., books=...)``)."""
+        return not self.is_paper
+
+    @property
+    def feature_columns(self) -> tuple[str, ...]:
+        """The feature columns :meth:`encode` reads: ``FEATURE_COLUMNS`` plus the book context it needs."""
+        extra = ("price_depth_best",) if self.price_reference == "best" else ()
+        extra += ("spread_ticks", "imbalance") if self.book_fields else ()
+        return FEATURE_COLUMNS + extra
 
     @property
     def is_calibrated(self) -> bool:
@@ -235,7 +336,7 @@ class TradeFMTokenizer:
 
         Args:
             sessions: ``SessionFeatures`` (anything with ``date``, ``price_depth``, ``log_volume``,
-                ``dt``, ``price_level`` arrays).
+                ``dt``, ``price_level`` arrays; book-aware: built with ``books``, see :attr:`needs_book`).
             calib_days: number of distinct dates (earliest first) to calibrate on.
             force: re-calibrate a calibrated tokenizer (changes every token id: only for a new model).
 
@@ -263,6 +364,8 @@ class TradeFMTokenizer:
         n_events = sum(len(s.price_depth) for s in window)
         if n_events == 0:
             raise ValueError("calibrate(): no modeled events in the calibration window")
+        for s in window:
+            self._check_book(s)
         rng = np.random.default_rng(self.seed)
 
         def gather(attr: str) -> np.ndarray:
@@ -273,9 +376,11 @@ class TradeFMTokenizer:
                 x = x[rng.choice(len(x), self.max_calib_samples, replace=False)]
             return x
 
-        x_dp, x_pl, x_v, x_dt = (gather(a) for a in ("price_depth", "price_level", "log_volume", "dt"))
+        depth = "price_depth_best" if self.price_reference == "best" else "price_depth"
+        x_dp, x_pl, x_v, x_dt = (gather(a) for a in (depth, "price_level", "log_volume", "dt"))
         fields = {
-            "price_depth": self._fit_quantile(x_dp, self.n_price_depth),
+            "price_depth": (fit_best(x_dp, self.best_bounds) if self.price_reference == "best"
+                            else self._fit_quantile(x_dp, self.n_price_depth)),
             "price_level": self._fit_quantile(x_pl, self.n_price_level),
             "volume": self._fit_volume(x_v),
             "dt": self._fit_dt(x_dt),
@@ -284,6 +389,12 @@ class TradeFMTokenizer:
         fields["price_depth"]["quantiles"] = self._fit_in_bin_quantiles(x_dp, fields["price_depth"]["edges"])
         fields["dt"]["quantiles"] = self._fit_in_bin_quantiles(x_dt, fields["dt"]["edges"], skip_bin0=self.dt_zero_bin)
         fields["volume"].update(self._fit_in_bin_values(x_v, fields["volume"]["edges"]))
+        if "spread" in self.book_fields:
+            fields["spread"] = fit_spread(self.spread_bounds)
+        if "imbalance" in self.book_fields:
+            # NaN (no two-sided book) is the reserved bin, not a calibration value: no gather()
+            x_imb = np.concatenate([np.asarray(s.imbalance, dtype=np.float64) for s in window])
+            fields["imbalance"] = fit_imbalance(x_imb, self.n_imbalance, self.imbalance_binning)
         self.fields = fields
         self.calibration = {
             "calib_days": int(calib_days),
@@ -376,8 +487,10 @@ class TradeFMTokenizer:
 
     def _cache_arrays(self) -> None:
         self._arrays = {
-            name: (np.asarray(f["edges"], dtype=np.float64), float(f["low"]), float(f["high"])) for name, f in self.fields.items()
+            name: (np.asarray(f["edges"], dtype=np.float64), float(f["low"]), float(f["high"]))
+            for name, f in self.fields.items() if name in _FIELDS
         }
+        self._book_edges = {name: np.asarray(self.fields[name]["edges"], dtype=np.float64) for name in self.book_fields}
         # decode ranges of every bin: [ext[b], ext[b + 1])
         self._ext = {
             name: np.concatenate([[min(low, edges[0])], edges, [max(high, edges[-1])]]) for name, (edges, low, high) in self._arrays.items()
@@ -440,8 +553,48 @@ class TradeFMTokenizer:
         """Context bins of ``Δp = (mid − p_open)/p_open`` (float array → int64 in [0, n_price_level))."""
         return self._bin("price_level", price_level)
 
+    def spread_bin(self, spread_ticks) -> np.ndarray:
+        """Context bins of the spread in ticks (NaN = no two-sided book → bin 0) → int64."""
+        self._require_book("spread")
+        return book_bin(self._book_edges["spread"], spread_ticks)
+
+    def imbalance_bin(self, imbalance) -> np.ndarray:
+        """Context bins of the level-1 queue imbalance in [−1, 1] (NaN = no two-sided book → bin 0) → int64."""
+        self._require_book("imbalance")
+        return book_bin(self._book_edges["imbalance"], imbalance)
+
+    def book_context_ids(self, spread_ticks, imbalance) -> np.ndarray:
+        """int64 [n, len(book_fields)]: the book context columns of 1-D values, in ``book_fields`` order."""
+        if not self.book_fields:
+            raise ValueError("this tokenizer has no book fields (paper mode)")
+        values = {"spread": spread_ticks, "imbalance": imbalance}
+        bins = {"spread": self.spread_bin, "imbalance": self.imbalance_bin}
+        return np.stack([bins[f](np.atleast_1d(values[f])) for f in self.book_fields], axis=-1)
+
+    def _require_book(self, name: str) -> None:
+        self._require()
+        if name not in self.book_fields:
+            raise ValueError(f"this tokenizer has no {name!r} book field (book_fields={list(self.book_fields)})")
+
+    def _check_book(self, session) -> None:
+        """Raise ``ValueError`` when a book-aware tokenizer gets a session without the book context."""
+        if not self.needs_book:
+            return
+        try:
+            _feature(session, "price_depth_best" if self.price_reference == "best" else "spread_ticks")
+        except KeyError:
+            raise ValueError(
+                f"session {getattr(session, 'symbol', '?')} {getattr(session, 'date', '?')} has no book context, "
+                f"which this tokenizer needs (book_fields={list(self.book_fields)}, price_reference="
+                f"{self.price_reference!r}): build it with build_features(..., books=book.BookSource(events, orderbook))"
+            ) from None
+
     def encode_orders(self, action, side, price_depth, size, dt) -> np.ndarray:
-        """Token ids of orders given as 1-D arrays (action 0/1, side 0/1, δp, size, Δt seconds) → int64."""
+        """Token ids of orders given as 1-D arrays (action 0/1, side 0/1, δp, size, Δt seconds) → int64.
+
+        ``price_depth`` is in the unit of ``price_reference``: the fraction ``(price − mid)/mid``
+        (``"vwap"``) or the aggressiveness in ticks from the own best (``"best"``).
+        """
         return self._encode(action, side, price_depth, np.log1p(np.asarray(size, dtype=np.float64)), dt)
 
     def _encode(self, action, side, price_depth, log_volume, dt) -> np.ndarray:
@@ -467,25 +620,30 @@ class TradeFMTokenizer:
         """Tokens of one session.
 
         Args:
-            session: ``SessionFeatures``, or a mapping of its arrays (``SessionFeatures.columns()``,
-                a ``datasets`` row, the ``pyarrow.Table`` of ``to_arrow()``) with at least the
-                columns ``FEATURE_COLUMNS``.
+            session: ``SessionFeatures`` (with the book context when :attr:`needs_book`), or a
+                mapping of its arrays (``SessionFeatures.columns()``, a ``datasets`` row, the
+                ``pyarrow.Table`` of ``to_arrow()``) with at least the columns :meth:`feature_columns`.
 
         Returns:
-            ``{"input_ids": int64 [n], "context_ids": int64 [n, 3]}``, context columns
-            ``(tier, price_level_bin, participant)``.
+            ``{"input_ids": int64 [n], "context_ids": int64 [n, 3 + len(book_fields)]}``, context
+            columns :attr:`context_fields` = ``(tier, price_level_bin, participant, *book bins)``.
 
         Raises:
             KeyError: a needed column is missing.
-            ValueError: NaN features, negative Δt, or codes/tier/participant out of range.
+            ValueError: NaN features, negative Δt, codes/tier/participant out of range, or no book
+                context where the tokenizer needs one.
         """
-        col = {name: _feature(session, name) for name in FEATURE_COLUMNS}
-        tokens = self._encode(col["action"], col["side"], col["price_depth"], col["log_volume"], col["dt"])
+        self._check_book(session)
+        col = {name: _feature(session, name, self.feature_columns) for name in self.feature_columns}
+        depth = col["price_depth_best"] if self.price_reference == "best" else col["price_depth"]
+        tokens = self._encode(col["action"], col["side"], depth, col["log_volume"], col["dt"])
         n = len(tokens)
-        ctx = np.empty((n, 3), dtype=np.int64)
+        ctx = np.empty((n, 3 + len(self.book_fields)), dtype=np.int64)
         ctx[:, 0] = col["tier"]
         ctx[:, 1] = self.price_level_bin(col["price_level"])
         ctx[:, 2] = col["participant"]
+        if self.book_fields:
+            ctx[:, 3:] = self.book_context_ids(col["spread_ticks"], col["imbalance"])
         for j, name, lim in ((0, "tier", self.n_tiers), (2, "participant", self.n_participant)):
             if n and (ctx[:, j].min() < 0 or ctx[:, j].max() >= lim):
                 where = f" in session {session.symbol} {session.date}" if hasattr(session, "symbol") else ""
@@ -669,19 +827,27 @@ class TradeFMTokenizer:
                 f"field_vocab_sizes {None if fvs is None else list(fvs)} != tokenizer's {self.field_vocab_sizes} "
                 "(trade token, tier, price-level bin, participant)"
             )
+        names = getattr(config, "context_fields", None)
+        if names is not None and list(names) != self.context_fields:
+            problems.append(f"context_fields {list(names)} != tokenizer's {self.context_fields}")
         tc = getattr(config, "tokenizer_config", None)
         if isinstance(tc, dict) and tc:
             for key in ("n_price_depth", "n_volume", "n_dt", "n_price_level", "n_tiers", "n_actions", "n_sides", "n_participant"):
                 if key in tc and int(tc[key]) != getattr(self, key):
                     problems.append(f"config.tokenizer_config[{key!r}] = {tc[key]} != tokenizer's {getattr(self, key)}")
+            theirs = (list(tc.get("book_fields", [])), tc.get("price_reference", "vwap"))
+            if theirs != (list(self.book_fields), self.price_reference):
+                problems.append(f"config.tokenizer_config book_fields/price_reference {theirs} != tokenizer's "
+                                f"{(list(self.book_fields), self.price_reference)}")
         if problems:
             raise ValueError("tokenizer does not match the model config: " + "; ".join(problems))
 
     # ------------------------------------------------------------------------------ persistence
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The JSON-able state (a paper-mode tokenizer's is exactly format 2's: no book keys)."""
+        d = {
             "tokenizer_class": "TradeFMTokenizer",
-            "format_version": FORMAT_VERSION,
+            "format_version": _PAPER_FORMAT_VERSION if self.is_paper else FORMAT_VERSION,
             "n_price_depth": self.n_price_depth,
             "n_volume": self.n_volume,
             "n_dt": self.n_dt,
@@ -702,6 +868,12 @@ class TradeFMTokenizer:
             "fields": json.loads(json.dumps(self.fields)),
             "calibration": json.loads(json.dumps(self.calibration)),
         }
+        if not self.is_paper:
+            d.update(book_fields=list(self.book_fields), price_reference=self.price_reference,
+                     spread_bounds=list(self.spread_bounds), n_imbalance=self.n_imbalance,
+                     imbalance_binning=self.imbalance_binning,
+                     best_bounds=None if self.best_bounds is None else list(self.best_bounds))
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TradeFMTokenizer:
@@ -711,16 +883,20 @@ class TradeFMTokenizer:
         if int(d.get("format_version", FORMAT_VERSION)) > FORMAT_VERSION:
             raise ValueError(f"tokenizer format_version {d['format_version']} is newer than this package ({FORMAT_VERSION})")
         keys = ("n_price_depth", "n_volume", "n_dt", "n_price_level", "n_tiers", "n_actions", "n_sides", "n_participant",
-                "lower_pct", "upper_pct", "dt_zero_bin", "max_calib_samples", "seed", "in_bin", "in_bin_values", "in_bin_quantiles")
+                "lower_pct", "upper_pct", "dt_zero_bin", "max_calib_samples", "seed", "in_bin", "in_bin_values", "in_bin_quantiles",
+                *_BOOK_KEYS)
         tok = cls(**{k: d[k] for k in keys if k in d})
         fields = d.get("fields") or {}
         if fields:
-            missing = set(_FIELDS) - set(fields)
+            missing = (set(_FIELDS) | set(tok.book_fields)) - set(fields)
             if missing:
                 raise ValueError(f"tokenizer state lacks fields {sorted(missing)}")
             for name in _FIELDS:
                 if len(fields[name]["edges"]) != tok._n(name) - 1:
                     raise ValueError(f"tokenizer state: {name} has {len(fields[name]['edges'])} edges, expected {tok._n(name) - 1}")
+            for name, n in (("spread", tok.n_spread_bins), ("imbalance", tok.n_imbalance_bins)):
+                if name in tok.book_fields and len(fields[name]["edges"]) != n - 2:
+                    raise ValueError(f"tokenizer state: {name} has {len(fields[name]['edges'])} edges, expected {n - 2}")
             _check_in_bin_tables(fields, tok)
             tok.fields = {k: dict(v) for k, v in fields.items()}
             tok._cache_arrays()
@@ -747,9 +923,11 @@ class TradeFMTokenizer:
             "vocab_size": self.vocab_size,
         }
         (path / TOKENIZER_CONFIG_FILE).write_text(json.dumps(hub_config, indent=2) + "\n", encoding="utf-8")
-        source, code = Path(__file__), path / Path(__file__).name
-        if not (code.exists() and code.samefile(source)):
-            shutil.copyfile(source, code)
+        # this file and the Hub file it imports (AutoTokenizer's loader fetches relative imports from the folder)
+        for source in (Path(__file__), Path(__file__).with_name("book_bins.py")):
+            code = path / source.name
+            if not (code.exists() and code.samefile(source)):
+                shutil.copyfile(source, code)
         return out
 
     @classmethod
@@ -822,8 +1000,9 @@ class TradeFMTokenizer:
 
     def __repr__(self) -> str:
         state = f"calibrated on {len(self.calibration.get('dates', []))} day(s)" if self.is_calibrated else "not calibrated"
+        book = "" if self.is_paper else f", book={list(self.book_fields)}, price_reference={self.price_reference!r}"
         return (f"TradeFMTokenizer(vocab_size={self.vocab_size}, δp={self.n_price_depth}, v={self.n_volume}, "
-                f"Δt={self.n_dt}, Δp={self.n_price_level}, tiers={self.n_tiers}; {state})")
+                f"Δt={self.n_dt}, Δp={self.n_price_level}, tiers={self.n_tiers}{book}; {state})")
 
     def __eq__(self, other) -> bool:
         # by name and state, so that the Hub copy of this class (``transformers_modules...``) loaded by
@@ -876,14 +1055,17 @@ def _snapshot(repo_id: str, revision: str | None, subfolder: str, **hub) -> Path
     return Path(folder)
 
 
-def _feature(features, name: str) -> np.ndarray:
+def _feature(features, name: str, needed=FEATURE_COLUMNS) -> np.ndarray:
     """Column ``name`` of a mapping / table of feature arrays, or attribute of a ``SessionFeatures``."""
     try:
         if isinstance(features, Mapping) or hasattr(features, "column_names"):  # dict, datasets row, pyarrow.Table
             return np.asarray(features[name])
-        return np.asarray(getattr(features, name))
+        value = getattr(features, name)
     except (KeyError, AttributeError):
-        raise KeyError(f"features have no column {name!r}; the tokenizer needs {list(FEATURE_COLUMNS)}") from None
+        value = None
+    if value is None:
+        raise KeyError(f"features have no column {name!r}; the tokenizer needs {list(needed)}")
+    return np.asarray(value)
 
 
 def _bin_values(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
@@ -925,4 +1107,4 @@ def _strictly_increasing(edges: np.ndarray) -> np.ndarray:
     return out
 
 
-__all__ = ["FEATURE_COLUMNS", "TOKENIZER_CONFIG_FILE", "TOKENIZER_FILE", "TradeFMTokenizer"]
+__all__ = ["FEATURE_COLUMNS", "PAPER_CONTEXT_FIELDS", "TOKENIZER_CONFIG_FILE", "TOKENIZER_FILE", "TradeFMTokenizer"]

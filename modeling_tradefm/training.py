@@ -136,6 +136,9 @@ def plan_and_calibrate(
         "read_options": read_options,
         "val_files": val_files,
     }
+    tokenizer_options = data_args.json_option("tokenizer_options")
+    if tokenizer_options:  # only then: the cache key of a paper-mode run stays what it was
+        options["tokenizer_options"] = tokenizer_options
     cache_root = Path(data_args.dataset_cache_dir or datasets.config.HF_DATASETS_CACHE) / "tradefm_plans"
     cache_file = cache_root / f"{_files_key(files + val_files, options)}.json"
 
@@ -159,6 +162,7 @@ def plan_and_calibrate(
                     feature_config=feature_config,
                     read_options=read_options,
                     adv_history=adv_history,
+                    tokenizer_kwargs=tokenizer_options,
                 )
                 cached["tokenizer"] = tokenizer.to_dict()
         if training_args.should_save and not cache_file.exists():
@@ -324,6 +328,9 @@ def build_model(model_args: ModelArguments, data_args: DataTrainingArguments, to
         if model_args.config_overrides:
             logger.info("overriding config: %s", model_args.config_overrides)
             config.update_from_string(model_args.config_overrides)
+        if config.context_fields is None and tokenizer.context_fields != config.context_field_names:
+            # a book-aware tokenizer on a paper-layout preset: the model takes the tokenizer's tables
+            config.set_context_fields(tokenizer.context_fields, tokenizer.field_vocab_sizes)
         model = None
     if data_args.context_length > config.max_position_embeddings:
         # RoPE has no learned positions; raising the limit only records the longer windows.

@@ -113,6 +113,13 @@ class DataTrainingArguments:
     read_options: str | None = field(
         default=None, metadata={"help": "Keyword arguments for modeling_tradefm.io.read_file, as JSON."}
     )
+    tokenizer_options: str | None = field(
+        default=None,
+        metadata={
+            "help": "TradeFMTokenizer arguments for a new calibration, as JSON or a .json file; e.g. a book-aware "
+            'model: \'{"book_fields": ["spread", "imbalance"], "price_reference": "best"}\'.'
+        },
+    )
     streaming: bool = field(
         default=False,
         metadata={
@@ -139,7 +146,7 @@ class DataTrainingArguments:
             raise ValueError(f"--val-days must be >= 0, got {self.val_days}")
 
     def json_option(self, name: str) -> dict | None:
-        """``--feature_config`` / ``--read_options`` as a dict (given inline as JSON, or as a .json file)."""
+        """``--feature_config`` / ``--read_options`` / ``--tokenizer_options`` as a dict (inline JSON or a .json file)."""
         value = getattr(self, name)
         if value is None or isinstance(value, dict):
             return value

@@ -105,16 +105,19 @@ def test_hub_files_import_only_each_other_torch_and_transformers():
 
 
 def test_tokenizer_hub_file_imports_only_numpy_and_the_standard_library():
-    """``tokenization_tradefm.py`` is loaded on its own by AutoTokenizer: no relative import, no torch, no numba."""
+    """``tokenization_tradefm.py`` is loaded by AutoTokenizer without the package: its only relative import is
+    ``book_bins.py`` (a Hub file copied beside it, numpy only); no torch, no numba."""
     allowed = {"numpy", "huggingface_hub", "__future__", "importlib", "json", "math", "os", "re", "shutil", "warnings",
                "collections", "pathlib", "typing"}
-    text = (PACKAGE_DIR / TOKENIZER_HUB_FILE).read_text()
-    roots = set()
-    for line in text.splitlines():
-        stripped = line.strip()
-        assert not stripped.startswith("from ."), line
-        if stripped.startswith(("import ", "from ")):
-            roots.add(stripped.split()[1].split(".")[0])
+    roots, relative = set(), set()
+    for file in (TOKENIZER_HUB_FILE, "book_bins.py"):
+        for line in (PACKAGE_DIR / file).read_text().splitlines():
+            stripped = line.strip()
+            if stripped.startswith("from ."):
+                relative.add(stripped.split()[1].lstrip("."))
+            elif stripped.startswith(("import ", "from ")):
+                roots.add(stripped.split()[1].split(".")[0])
+    assert relative == {"book_bins"}, relative
     assert roots <= allowed, roots - allowed
     assert "numpy" in roots and "huggingface_hub" in roots  # the latter only inside the Hub-id branch
 
@@ -331,7 +334,7 @@ def test_autotokenizer_in_clean_subprocess(tmp_path):
     assert all(c.startswith("transformers_modules.") and c.endswith(".tokenization_tradefm.TradeFMTokenizer")
                for c in result["classes"]), result["classes"]
     assert result["same_state"] is True
-    assert result["resaved_files"] == [TOKENIZER_HUB_FILE, "tokenizer_config.json", TOKENIZER_FILE]
+    assert result["resaved_files"] == ["book_bins.py", TOKENIZER_HUB_FILE, "tokenizer_config.json", TOKENIZER_FILE]
     out = np.load(work / "out.npz")
     ref = tok.encode(sf)
     assert len(ref["input_ids"]) == len(sf) > 50_000

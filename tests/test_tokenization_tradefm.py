@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import types
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -531,11 +532,13 @@ def test_save_pretrained_writes_the_hub_files(amzn, tmp_path):
     tok, sf = amzn
     state = tok.save_pretrained(tmp_path / "tok")
     assert state == tmp_path / "tok" / TOKENIZER_FILE
-    assert sorted(p.name for p in (tmp_path / "tok").iterdir()) == ["tokenization_tradefm.py", "tokenizer_config.json", TOKENIZER_FILE]
+    assert sorted(p.name for p in (tmp_path / "tok").iterdir()) == ["book_bins.py", "tokenization_tradefm.py", "tokenizer_config.json",
+                                                                   TOKENIZER_FILE]
     hub_config = json.loads((tmp_path / "tok" / "tokenizer_config.json").read_text())
     assert hub_config["auto_map"] == {"AutoTokenizer": ["tokenization_tradefm.TradeFMTokenizer", None]}
     assert hub_config["tokenizer_class"] == "TradeFMTokenizer" and hub_config["vocab_size"] == 16_384
     assert (tmp_path / "tok" / "tokenization_tradefm.py").read_bytes() == open(module.__file__, "rb").read()
+    assert (tmp_path / "tok" / "book_bins.py").read_bytes() == (Path(module.__file__).parent / "book_bins.py").read_bytes()
     assert json.loads(state.read_text()) == tok.to_dict()
     assert TradeFMTokenizer.from_pretrained(tmp_path / "tok") == tok
     assert TradeFMTokenizer.from_pretrained(state) == tok  # the JSON file itself

@@ -153,10 +153,12 @@ class _SamplingFlag(argparse.Action):
         namespace.sampling_flags = (*getattr(namespace, "sampling_flags", ()), self.dest)
 
 
-def _proposer_kwargs(args, path: Path) -> dict:
+def _proposer_kwargs(args, path: Path, start) -> dict:
     if (path / "config.json").is_file() and not (path / "baseline.json").is_file():
         kw = {name: getattr(args, name) for name in args.sampling_flags}
-        kw.update(use_cache=not args.no_cache, feature_config=_feature_config(args), tier=args.tier, adv=args.adv)
+        # a book-aware checkpoint reads the prefix's book context from the venue's orderbook, as in training
+        kw.update(use_cache=not args.no_cache, feature_config=_feature_config(args), tier=args.tier, adv=args.adv,
+                  prefix_orderbook=start.orderbook)
         if args.device:
             kw["device"] = args.device
         return kw
@@ -193,7 +195,7 @@ def run(args) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    proposer = load_proposer(model_path, **_proposer_kwargs(args, model_path))
+    proposer = load_proposer(model_path, **_proposer_kwargs(args, model_path, start))
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     batch = args.batch_size or args.rollouts

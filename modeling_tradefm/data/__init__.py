@@ -10,7 +10,10 @@ Rows (one per window; every window lies inside ONE ``(instrument, date)`` sessio
 
     input_ids    int64 [T]      composite trade tokens (mixed radix, < 16,384)
     context_ids  int64 [T, 3]   (tier, price-level bin, participant flag) describing the market right
-                                AFTER event t, i.e. what conditions event t + 1 (contracts.md)
+                                AFTER event t, i.e. what conditions event t + 1 (contracts.md); a
+                                book-aware tokenizer adds its book columns ([T, 3 + len(book_fields)],
+                                the book from the file's LOBSTER orderbook where there is one, else
+                                the file replayed through the simulator: ``book.BookSource``)
     labels       int64 [T]      == input_ids; -100 on right padding (the model's loss shifts)
     instrument_id, symbol, date session key;  window_start: offset of the window's first token in
                                 the session's token stream;  n_tokens: real (non-padded) tokens.

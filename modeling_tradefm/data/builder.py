@@ -21,9 +21,9 @@ import pyarrow as pa
 from datasets.builder import Key
 
 from ..features import FeatureConfig
-from ..io import expand_paths, read_file
+from ..io import expand_paths
 from ..tokenization_tradefm import TradeFMTokenizer
-from .splits import session_features
+from .splits import file_session_features
 from .windows import LAST_WINDOW_MODES, MIN_TOKENS, NUM_CONTEXT_FIELDS, fraction_bounds, make_windows
 
 _PACKAGE = Path(__file__).resolve().parents[1]
@@ -33,7 +33,8 @@ def code_hash() -> str:
     """Hash of the sources that determine the rows, so a code change invalidates the Arrow cache."""
     h = hashlib.sha256()
     sources = sorted(Path(__file__).parent.glob("*.py"))
-    sources += [_PACKAGE / name for name in ("events.py", "features.py", "_kernels.py", "tokenization_tradefm.py")]
+    sources += [_PACKAGE / name for name in ("events.py", "features.py", "_kernels.py", "tokenization_tradefm.py",
+                                             "book.py", "book_context.py", "book_bins.py")]
     sources += sorted((_PACKAGE / "io").glob("*.py"))
     for path in sources:
         if path.exists():
@@ -116,7 +117,8 @@ class TradeFMMBO(datasets.ArrowBasedBuilder):
         """Columns of ``context_ids``: the tokenizer's, so that a tokenizer with more context fields needs no change here."""
         if self.config.tokenizer_config is None:
             return NUM_CONTEXT_FIELDS
-        return int(getattr(self.tokenizer, "num_context_fields", NUM_CONTEXT_FIELDS))
+        # a book-aware tokenizer has more context columns than the paper's three
+        return len(self.tokenizer.context_fields)
 
     def _info(self) -> datasets.DatasetInfo:
         T, K = self.config.context_length, self.num_context_fields
@@ -154,7 +156,7 @@ class TradeFMMBO(datasets.ArrowBasedBuilder):
     @property
     def tokenizer(self):
         """The frozen tokenizer rebuilt from ``config.tokenizer_config`` (once per process)."""
-        if self._tokenizer_obj is None:
+        if getattr(self, "_tokenizer_obj", None) is None:  # _info() asks during __init__
             self._tokenizer_obj = TradeFMTokenizer.from_dict(self.config.tokenizer_config)
         return self._tokenizer_obj
 
@@ -167,7 +169,8 @@ class TradeFMMBO(datasets.ArrowBasedBuilder):
         stats = self.stats.setdefault(split, Counter())
         for file_idx, path in enumerate(files):
             batch_idx = 0
-            for sf in session_features(read_file(path, **(cfg.read_options or {})).events, fcfg, cfg.adv_history):
+            sessions = file_session_features(path, fcfg, cfg.adv_history, cfg.read_options, book=self.tokenizer.needs_book)
+            for sf in sessions:
                 stats["sessions_in"] += 1
                 if dates is not None and sf.date not in dates:
                     stats["skipped_date_not_in_split"] += 1

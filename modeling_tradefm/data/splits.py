@@ -5,7 +5,9 @@
 daily volume; :func:`plan_splits` turns the dates into a :class:`SplitPlan` (the rules are in
 :mod:`modeling_tradefm.data`); :func:`calibrate_tokenizer` fits the tokenizer's bins on the plan's
 calibration dates. :func:`session_features` is the one place a file's events become
-``SessionFeatures`` with the ADV history of the other files, for calibration and the builder alike.
+``SessionFeatures`` with the ADV history of the other files, for calibration and the builder alike;
+:func:`file_session_features` reads the file first, with its LOBSTER orderbook where a book-aware
+tokenizer needs the book and the file has one (``book.BookSource``: the orderbook, else replay).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..book import BookSource
 from ..features import FeatureConfig, build_features, counted_executions, modeled_events, split_sessions
 from ..io import expand_paths, read_file
 from ..tokenization_tradefm import TradeFMTokenizer
@@ -30,7 +33,8 @@ logger = logging.getLogger(__name__)
 VAL_MODES = ("auto", "days", "tail", "none")
 
 
-def session_features(events, feature_config: FeatureConfig, adv_history: dict | None = None) -> list:
+def session_features(events, feature_config: FeatureConfig, adv_history: dict | None = None,
+                     books=None) -> list:
     """``build_features`` of one file's sessions, the liquidity tier seeing the other files' earlier days.
 
     Args:
@@ -38,6 +42,7 @@ def session_features(events, feature_config: FeatureConfig, adv_history: dict | 
         feature_config: the features' configuration (its session rule splits the sessions).
         adv_history: ``{"instrument_id": [[date, daily_volume], ...]}`` from :func:`adv_history_of`
             over all the files (this file's own days included or not).
+        books: ``book.BookSource`` of ``events`` for the book context, or ``None`` (none).
 
     Returns:
         One ``SessionFeatures`` per session of the file.
@@ -52,7 +57,27 @@ def session_features(events, feature_config: FeatureConfig, adv_history: dict | 
             int(k): [(str(d), float(v)) for d, v in rows if (int(k), str(d)) not in own]
             for k, rows in adv_history.items()
         }
-    return build_features(sessions, feature_config, adv_history=history, progress=False)
+    return build_features(sessions, feature_config, adv_history=history, progress=False, books=books)
+
+
+def file_session_features(path, feature_config: FeatureConfig, adv_history: dict | None = None,
+                          read_options: dict | None = None, book: bool = False) -> list:
+    """Read one file and return :func:`session_features` of it.
+
+    Args:
+        path: the file.
+        feature_config, adv_history: as in :func:`session_features`.
+        read_options: keyword arguments for ``read_file``.
+        book: compute the book context (``tokenizer.needs_book``): from the LOBSTER orderbook file
+            next to a message file when there is one (exact; a level-1 message file does not
+            determine its book), else by replaying the file through the simulator.
+    """
+    options = dict(read_options or {})
+    if book:
+        options.setdefault("orderbook", "auto")  # the sibling orderbook file when there is one (LOBSTER)
+    result = read_file(path, **options)
+    books = BookSource(result.events, result.orderbook, orderbook_path=path) if book else None
+    return session_features(result.events, feature_config, adv_history, books=books)
 
 
 @dataclass(frozen=True)
@@ -319,10 +344,11 @@ def calibrate_tokenizer(
         The calibrated tokenizer.
     """
     fcfg = FeatureConfig(**(feature_config or {}))
+    tok = TradeFMTokenizer(**(tokenizer_kwargs or {}))
     wanted = set(dates) if dates is not None else None
     sessions = []
     for path in tqdm(expand_paths(files), desc="calibration features", unit="file", disable=not progress):
-        for sf in session_features(read_file(path, **(read_options or {})).events, fcfg, adv_history):
+        for sf in file_session_features(path, fcfg, adv_history, read_options, book=tok.needs_book):
             if wanted is None or sf.date in wanted:
                 sessions.append(slice_session(sf, *token_range))
     if wanted is None:
@@ -331,7 +357,6 @@ def calibrate_tokenizer(
     if not sessions:
         raise ValueError("no session to calibrate the tokenizer on")
     n_dates = len({s.date for s in sessions})
-    tok = TradeFMTokenizer(**(tokenizer_kwargs or {}))
     tok.calibrate(sessions, calib_days=n_dates)
     logger.info("tokenizer calibrated on %d sessions over %d dates", len(sessions), n_dates)
     return tok
@@ -343,6 +368,7 @@ __all__ = [
     "VAL_MODES",
     "adv_history_of",
     "calibrate_tokenizer",
+    "file_session_features",
     "plan_splits",
     "scan_sessions",
     "session_features",

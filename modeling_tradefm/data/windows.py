@@ -12,7 +12,9 @@ import dataclasses
 import numpy as np
 
 IGNORE_INDEX = -100
-NUM_CONTEXT_FIELDS = 3  # (tier, price-level bin, participant flag), contracts.md "Context rule"
+# (tier, price-level bin, participant flag), contracts.md "Context rule"; a book-aware tokenizer has
+# more (``TradeFMTokenizer.context_fields``), and the windows take whatever width they are given
+NUM_CONTEXT_FIELDS = 3
 LAST_WINDOW_MODES = ("pad", "drop")
 MIN_TOKENS = 2  # a window needs >= 2 tokens to hold one next-token target
 
