@@ -130,6 +130,9 @@ COUNTER_NAMES = {
     K.C_UNKNOWN_IN_FRONTIER: "unknown_in_known_range",
 }
 
+# id-less cancel rules; the position is the kernels' S_CANCEL_NEWEST code
+CANCEL_PRIORITIES = ("oldest", "newest", "size", "fit")
+
 _SIDE_INDEX = {SIDE_BID: 0, SIDE_ASK: 1, 0: 0, 1: 1, "B": 0, "A": 1}
 
 
@@ -175,8 +178,9 @@ class Simulator:
         vwap_half_life_s: half-life (seconds) of the EW-VWAP mid.
         instrument_id: written into the log.
         symbol: ``symbols[instrument_id]`` of the log.
-        cancel_priority: id-less cancels: ``"newest"`` (LIFO, default), ``"oldest"`` (FIFO) or
-            ``"size"`` (the whole order of nearest size), see the module docstring.
+        cancel_priority: id-less cancels: ``"newest"`` (LIFO, default), ``"oldest"`` (FIFO),
+            ``"size"`` (the whole order of nearest size) or ``"fit"`` (the whole order of largest
+            size the cancel covers), see the module docstring.
         cancel_spill: let a ``"newest"``/``"oldest"`` cancel continue over further orders of its level.
         keep_log: keep applied tables in the log (``False`` saves memory for pure replay).
         capacity: initial number of order slots (grows as needed).
@@ -194,8 +198,9 @@ class Simulator:
         keep_log: bool = True,
         capacity: int = 1024,
     ):
-        if cancel_priority not in ("size", "newest", "oldest"):
-            raise ValueError(f"cancel_priority must be 'size', 'newest' or 'oldest', got {cancel_priority!r}")
+        if cancel_priority not in CANCEL_PRIORITIES:
+            raise ValueError(f"cancel_priority must be one of {', '.join(map(repr, CANCEL_PRIORITIES))}, "
+                             f"got {cancel_priority!r}")
         if not vwap_half_life_s > 0:
             raise ValueError(f"vwap_half_life_s must be > 0, got {vwap_half_life_s}")
         if tick_size is not None and int(tick_size) <= 0:
@@ -220,7 +225,7 @@ class Simulator:
         self._lg = np.zeros((256, K.N_LOG_COLS), dtype=np.int64)
         K._clear(self._ords, self._lvls, self._oh, self._lh, self._st)
         self._st[K.S_TICK] = self.tick_size or 0
-        self._st[K.S_CANCEL_NEWEST] = {"oldest": 0, "newest": 1, "size": 2}[cancel_priority]
+        self._st[K.S_CANCEL_NEWEST] = CANCEL_PRIORITIES.index(cancel_priority)
         self._st[K.S_CANCEL_SPILL] = 1 if cancel_spill else 0
         self._chunks: list[EventTable] = []  # applied tables and flushed submit rows, in order
         self._chunk_rows = 0
@@ -650,6 +655,7 @@ def lobster_orderbook(events: EventTable, levels: int = 10, initial: Simulator |
 
 
 __all__ = [
+    "CANCEL_PRIORITIES",
     "COUNTER_NAMES",
     "LOBSTER_EMPTY_PRICE",
     "LOBSTER_PRICE_DIVISOR",
