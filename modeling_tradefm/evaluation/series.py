@@ -33,6 +33,9 @@ up to its last record; log returns at horizon h are ``diff(log mid)`` on that gr
 inter-arrival time Δt (s) between modeled events (the first event of a stream, whose Δt is 0 by
 construction, is left out), order size (shares of each modeled add/cancel, marketable adds
 included), and price depth δp in **basis points** relative to the EW-VWAP mid.
+
+**Messages** (``evaluation.flow``): the stream as LOBSTER message rows — the share of each
+message type and the time to cancel (s) of every order submitted and cancelled in the stream.
 """
 
 from __future__ import annotations
@@ -48,11 +51,13 @@ import numpy as np
 from ..errors import DataError
 from ..events import F_LAST, F_SNAPSHOT, NS_PER_SECOND, EventTable
 from ..ticks import infer_tick_size  # re-exported: ``evaluation.infer_tick_size``
+from .flow import EVENT_TYPE_NAMES, MessageFlow, message_flow
 
 QUANTITIES = ("log_return_1s", "log_return_10s", "log_return_60s", "spread", "inter_arrival", "order_size",
-              "price_depth")
+              "price_depth", "time_to_cancel")
 QUANTITY_UNITS = {"log_return_1s": "log return", "log_return_10s": "log return", "log_return_60s": "log return",
-                  "spread": "ticks", "inter_arrival": "s", "order_size": "shares", "price_depth": "bps"}
+                  "spread": "ticks", "inter_arrival": "s", "order_size": "shares", "price_depth": "bps",
+                  "time_to_cancel": "s"}
 
 
 @dataclass
@@ -107,6 +112,7 @@ class StreamSeries:
         price_depth: float64 [k] δp in bps.
         mid_source: ``"book"`` or ``"vwap"``.
         start_ns, end_ns: the evaluated window [start, end].
+        messages: the window as LOBSTER message rows (``evaluation.flow.MessageFlow``), or None.
     """
 
     name: str
@@ -120,6 +126,7 @@ class StreamSeries:
     mid_source: str
     start_ns: int
     end_ns: int
+    messages: MessageFlow | None = None
 
     def window(self, start_ns: int, end_ns: int, name: str | None = None) -> StreamSeries:
         """The part of the stream with ``start_ns ≤ ts < end_ns`` (book state carried in by the grid)."""
@@ -128,8 +135,10 @@ class StreamSeries:
         ia = self.inter_arrival[f].copy()
         if len(ia):
             ia[0] = np.nan  # its predecessor is outside the window
+        msgs = None if self.messages is None else self.messages.window(start_ns, end_ns)
         return StreamSeries(name or self.name, self.ts[m], self.mid[m], self.spread[m], self.flow_ts[f], ia,
-                            self.order_size[f], self.price_depth[f], self.mid_source, int(start_ns), int(end_ns))
+                            self.order_size[f], self.price_depth[f], self.mid_source, int(start_ns), int(end_ns),
+                            msgs)
 
     def halves(self) -> tuple[StreamSeries, StreamSeries]:
         """Two disjoint windows with equally many modeled events (split at their median time).
@@ -247,8 +256,10 @@ def stream_series(
     start = int(events.ts_recv[ok[0]]) if len(ok) else int(events.ts_recv[0])
     if len(flow[0]):
         start = min(start, int(flow[0][0]))
+    end = int(events.ts_recv[-1])
+    messages = message_flow(events, prefix).window(start, end + 1)
     return StreamSeries(name, events.ts_recv[sample], mid[sample], spread[sample], *flow, mid_source=mid_source,
-                        start_ns=start, end_ns=int(events.ts_recv[-1]))
+                        start_ns=start, end_ns=end, messages=messages)
 
 
 def grid_values(ts: np.ndarray, values: np.ndarray, step_ns: int, end_ns: int) -> np.ndarray:
@@ -292,6 +303,7 @@ class SourceQuantities:
         returns: ``{horizon_s: [per-stream arrays]}`` log returns (segments kept apart for the ACF).
         samples: ``{quantity: float64 array}`` for every name in ``QUANTITIES``.
         streams: number of streams; mid_source: ``"book"``/``"vwap"``; tick_size (1e-9 units).
+        info: ``{"event_types": {LOBSTER message type: rows}}`` over the streams (``evaluation.flow``).
     """
 
     returns: dict[float, list[np.ndarray]]
@@ -321,9 +333,11 @@ def source_quantities(series: list[StreamSeries], config: EvalConfig, tick_size:
         "inter_arrival": cat([s.inter_arrival for s in series]),
         "order_size": cat([s.order_size for s in series]),
         "price_depth": cat([s.price_depth for s in series]),
+        "time_to_cancel": cat([s.messages.time_to_cancel for s in series if s.messages is not None]),
     }
     srcs = sorted({s.mid_source for s in series})
-    return SourceQuantities(returns, samples, len(series), "+".join(srcs), tick_size)
+    types = {t: sum(s.messages.type_counts()[t] for s in series if s.messages is not None) for t in EVENT_TYPE_NAMES}
+    return SourceQuantities(returns, samples, len(series), "+".join(srcs), tick_size, {"event_types": types})
 
 
 # ---- loading sources ---------------------------------------------------------------------------
