@@ -51,6 +51,14 @@ than the decoded size, so this rule removes more volume than the generator asked
 is closer to a real market is not settled by the data we have: re-submitting the real AAPL
 continuation's orders without ids gives median spreads of 7 (size, newest) and 9 (oldest) ticks
 against the real 19; the rule changes every generator's rollouts (benchmarks/RESULTS.md).
+``cancel_priority="fit"`` cancels, WHOLE, the largest of the participant's orders of the level
+that the decoded size covers (ties: the newest), and only when the size is smaller than every
+such order trims the newest by it — so no more than the decoded size ever leaves the book, and a
+cancel whose size is that of a resting order deletes it. On the real AAPL cancels after 09:45
+with their ids stripped (book replayed exactly, 12,572 cancels) it picks the true order for
+94.2 % of them (newest 87.4 %, oldest 75.9 %, size 94.2 %) and removes 0.999 of the asked volume
+(newest 0.960, size 1.005); re-submitting 5,000 real orders without ids, it writes 0.98 % of the
+LOBSTER rows as partial cancels (newest 2.71 %, real 0.72 %).
 An explicit ``order_id`` (injected orders cancelling their own order) cancels exactly that order.
 
 Void orders are not applied and not logged; ``SubmitResult.void_reason`` names the reason:

@@ -16,7 +16,8 @@ closer to the real data than the real data is to itself.
      "stylized_facts": {source: {"acf_horizon_s", "acf_returns", "acf_abs_returns", "kurtosis",
                                  "hill", "returns", "info"}}}
 
-with quantities ``series.QUANTITIES``; ``"real"`` is one of the stylized-facts sources. Non-finite
+with quantities ``series.QUANTITIES``; ``"real"`` is one of the stylized-facts sources, and each
+source's ``info`` also holds ``event_types`` (LOBSTER message rows per type, ``evaluation.flow``). Non-finite
 numbers are written as ``null``. Plots use matplotlib's Agg backend with a fixed colour per source
 (real black, TradeFM blue, Hawkes orange, zero-intelligence green, others after them).
 """
@@ -282,7 +283,7 @@ def _plot_event_types(ax, quantities: dict[str, SourceQuantities], colours: dict
     width = 0.8 / max(1, len(names))
     for k, n in enumerate(names):
         shares = type_shares(quantities[n].info["event_types"])
-        # a share of 0 has no bar on a log axis: draw it at the axis floor
+        # a share of 0 has no bar on a log axis: put it below the axis floor (no visible bar)
         ax.bar(np.arange(len(types)) + (k - (len(names) - 1) / 2) * width,
                [max(100 * shares[t], 1e-3) for t in types], width, color=colours[n], label=n)
     ax.set_xticks(np.arange(len(types)), [f"{t} {EVENT_TYPE_NAMES[t]}" for t in types], rotation=25, fontsize=8)
