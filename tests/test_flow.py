@@ -64,3 +64,28 @@ def test_rollout_rows_after_the_prefix(aapl):
     inside = whole.add_ts >= rest.ts_recv[0]
     assert len(after.add_ts) == int(inside.sum()) > 1000
     np.testing.assert_array_equal(np.sort(after.time_to_cancel), np.sort(whole.time_to_cancel[inside]))
+
+
+def test_report_has_the_message_type_table_and_time_to_cancel(aapl, tmp_path):
+    from modeling_tradefm.evaluation.report import evaluate_streams, write_report
+    from modeling_tradefm.evaluation.series import EvalConfig, stream_series
+
+    _, events = aapl
+    config = EvalConfig(n_boot=5, max_lag=5)
+    real = [stream_series(events[20000:32000], events[:20000], config, "real")]
+    gen = {"later": [stream_series(events[32000:38000], events[:32000], config, "later")]}
+    metrics, quantities = evaluate_streams(real, gen, config, 10**7, progress=False)
+    d = metrics["distances"]["later"]["time_to_cancel"]
+    assert d["n_real"] == len(real[0].messages.time_to_cancel) > 1000 and d["ks"] < 0.2  # the same market
+    write_report(tmp_path, metrics, quantities, config)
+    md = (tmp_path / "report.md").read_text()
+    assert "## LOBSTER message types" in md and "time_to_cancel (s)" in md
+    counts = message_flow(events[20000:32000], events[:20000]).window(real[0].start_ns, real[0].end_ns + 1).type_counts()
+    row = next(line for line in md.splitlines() if line.startswith("| real | "))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    total = sum(counts.values())
+    assert cells[1] == str(total)
+    assert cells[3] == f"{100 * counts[2] / total:.2f}" and cells[4] == f"{100 * counts[3] / total:.2f}"
+    assert cells[-1] == f"{100 * counts[2] / (counts[2] + counts[3]):.2f}"
+    info = metrics["stylized_facts"]["later"]["info"]["event_types"]
+    assert sum(info.values()) == len(gen["later"][0].messages.row_type)
