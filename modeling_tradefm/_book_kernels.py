@@ -54,7 +54,8 @@ S_HASFB = 10
 S_HASFA = 11
 S_TICK = 12  # 0 = no tick grid enforced
 S_VW_T = 13  # ns time of the last EW-VWAP update
-S_CANCEL_NEWEST = 14  # generated cancels: 1 newest first (LIFO), 0 oldest first, 2 whole order of nearest size
+S_CANCEL_NEWEST = 14  # generated cancels: 1 newest first (LIFO), 0 oldest first, 2 whole order of nearest size,
+#                        3 best fit (the largest order the size covers, whole; else the newest, partially)
 S_CANCEL_SPILL = 15  # generated cancels: 1 spill over further orders of the level
 S_VISIBLE = 16  # > 0: the event source only shows the top S_VISIBLE levels (LOBSTER level-N files)
 S_SYNTH = 17  # synthetic orders created so far by reconciliation (their ids: SYNTH_ID_BASE + k)
@@ -914,6 +915,8 @@ def submit_order(ords, lvls, oh, lh, sk, ss, st, vw, lg, ts, action, side, price
     last_oid = 0
     if st[S_CANCEL_NEWEST] == 2:
         return _cancel_by_size(ords, lvls, oh, lh, sk, ss, st, lg, ts, sd_code, target, size, part)
+    if st[S_CANCEL_NEWEST] == 3:
+        return _cancel_best_fit(ords, lvls, oh, lh, sk, ss, st, lg, ts, sd_code, target, size, part)
     newest = st[S_CANCEL_NEWEST] != 0
     spill = st[S_CANCEL_SPILL] != 0
     first_row = st[S_LOGN]
@@ -973,6 +976,52 @@ def _cancel_by_size(ords, lvls, oh, lh, sk, ss, st, lg, ts, sd_code, target, siz
     last_oid = 0
     if best >= 0:
         q = ords[best, O_SIZE]
+        last_oid = ords[best, O_ID]
+        _log(lg, st, ts, A_CANCEL, sd_code, lp, q, last_oid, part)
+        _reduce_order(ords, lvls, oh, lh, sk, ss, st, best, q, False)
+        cancelled = q
+    elif part == 0 and lvls[target, L_ANON] > 0:
+        q = min(size, lvls[target, L_ANON])
+        lvls[target, L_ANON] -= q
+        lvls[target, L_TOTAL] -= q
+        _log(lg, st, ts, A_CANCEL, sd_code, lp, q, 0, 0)
+        cancelled = q
+    st[C_CANCELLED_VOL] += cancelled
+    _drop_level_if_empty(lvls, lh, sk, ss, st, target)
+    if st[S_LOGN] > first_row:
+        lg[st[S_LOGN] - 1, G_FLAGS] = F_LAST
+    return V_OK, 0, 0, cancelled, 0, INT64_MAX, last_oid
+
+
+@njit(cache=True)
+def _cancel_best_fit(ords, lvls, oh, lh, sk, ss, st, lg, ts, sd_code, target, size, part):
+    """Cancel, WHOLE, the largest of the participant's orders of the target level that ``size`` covers.
+
+    Ties go to the newest order. When ``size`` is smaller than every such order, the newest one
+    loses ``size`` (a partial cancel). Never more than ``size`` leaves the book. Without an
+    identified order of the participant, background flow (participant 0) cancels
+    ``min(size, anonymous volume)`` of the level's anonymous volume.
+    """
+    lp = lvls[target, L_PRICE]
+    st[S_SEQ] += 1
+    first_row = st[S_LOGN]
+    best = -1
+    newest = -1
+    o = lvls[target, L_TAIL]
+    while o >= 0:
+        if ords[o, O_PART] == part:
+            if newest < 0:
+                newest = o
+            q = ords[o, O_SIZE]
+            if q <= size and (best < 0 or q > ords[best, O_SIZE]):
+                best = o
+        o = ords[o, O_PREV]
+    if best < 0:
+        best = newest
+    cancelled = 0
+    last_oid = 0
+    if best >= 0:
+        q = min(size, ords[best, O_SIZE])
         last_oid = ords[best, O_ID]
         _log(lg, st, ts, A_CANCEL, sd_code, lp, q, last_oid, part)
         _reduce_order(ords, lvls, oh, lh, sk, ss, st, best, q, False)

@@ -51,6 +51,14 @@ than the decoded size, so this rule removes more volume than the generator asked
 is closer to a real market is not settled by the data we have: re-submitting the real AAPL
 continuation's orders without ids gives median spreads of 7 (size, newest) and 9 (oldest) ticks
 against the real 19; the rule changes every generator's rollouts (benchmarks/RESULTS.md).
+``cancel_priority="fit"`` cancels, WHOLE, the largest of the participant's orders of the level
+that the decoded size covers (ties: the newest), and only when the size is smaller than every
+such order trims the newest by it — so no more than the decoded size ever leaves the book, and a
+cancel whose size is that of a resting order deletes it. On the real AAPL cancels after 09:45
+with their ids stripped (book replayed exactly, 12,572 cancels) it picks the true order for
+94.2 % of them (newest 87.4 %, oldest 75.9 %, size 94.2 %) and removes 0.999 of the asked volume
+(newest 0.960, size 1.005); re-submitting 5,000 real orders without ids, it writes 0.98 % of the
+LOBSTER rows as partial cancels (newest 2.71 %, real 0.72 %).
 An explicit ``order_id`` (injected orders cancelling their own order) cancels exactly that order.
 
 Void orders are not applied and not logged; ``SubmitResult.void_reason`` names the reason:
@@ -160,6 +168,9 @@ COUNTER_NAMES = {
     K.C_RECONCILE_REMOVED: "reconcile_removed_volume",
 }
 
+# id-less cancel rules; the position is the kernels' S_CANCEL_NEWEST code
+CANCEL_PRIORITIES = ("oldest", "newest", "size", "fit")
+
 _SIDE_INDEX = {SIDE_BID: 0, SIDE_ASK: 1, 0: 0, 1: 1, "B": 0, "A": 1}
 
 
@@ -205,8 +216,9 @@ class Simulator:
         vwap_half_life_s: half-life (seconds) of the EW-VWAP mid.
         instrument_id: written into the log.
         symbol: ``symbols[instrument_id]`` of the log.
-        cancel_priority: id-less cancels: ``"newest"`` (LIFO, default), ``"oldest"`` (FIFO) or
-            ``"size"`` (the whole order of nearest size), see the module docstring.
+        cancel_priority: id-less cancels: ``"newest"`` (LIFO, default), ``"oldest"`` (FIFO),
+            ``"size"`` (the whole order of nearest size) or ``"fit"`` (the whole order of largest
+            size the cancel covers), see the module docstring.
         cancel_spill: let a ``"newest"``/``"oldest"`` cancel continue over further orders of its level.
         keep_log: keep applied tables in the log (``False`` saves memory for pure replay).
         capacity: initial number of order slots (grows as needed).
@@ -224,8 +236,9 @@ class Simulator:
         keep_log: bool = True,
         capacity: int = 1024,
     ):
-        if cancel_priority not in ("size", "newest", "oldest"):
-            raise ValueError(f"cancel_priority must be 'size', 'newest' or 'oldest', got {cancel_priority!r}")
+        if cancel_priority not in CANCEL_PRIORITIES:
+            raise ValueError(f"cancel_priority must be one of {', '.join(map(repr, CANCEL_PRIORITIES))}, "
+                             f"got {cancel_priority!r}")
         if not vwap_half_life_s > 0:
             raise ValueError(f"vwap_half_life_s must be > 0, got {vwap_half_life_s}")
         if tick_size is not None and int(tick_size) <= 0:
@@ -250,7 +263,7 @@ class Simulator:
         self._lg = np.zeros((256, K.N_LOG_COLS), dtype=np.int64)
         K._clear(self._ords, self._lvls, self._oh, self._lh, self._st)
         self._st[K.S_TICK] = self.tick_size or 0
-        self._st[K.S_CANCEL_NEWEST] = {"oldest": 0, "newest": 1, "size": 2}[cancel_priority]
+        self._st[K.S_CANCEL_NEWEST] = CANCEL_PRIORITIES.index(cancel_priority)
         self._st[K.S_CANCEL_SPILL] = 1 if cancel_spill else 0
         self._chunks: list[EventTable] = []  # applied tables and flushed submit rows, in order
         self._chunk_rows = 0
@@ -766,6 +779,7 @@ def lobster_orderbook(events: EventTable, levels: int = 10, initial: Simulator |
 
 
 __all__ = [
+    "CANCEL_PRIORITIES",
     "COUNTER_NAMES",
     "LOBSTER_EMPTY_PRICE",
     "LOBSTER_PRICE_DIVISOR",

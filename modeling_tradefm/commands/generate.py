@@ -104,7 +104,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("--format", choices=("mbo", "lobster"), default="mbo")
-    p.add_argument("--cancel-rule", choices=("newest", "oldest", "size"), default="newest",
+    p.add_argument("--cancel-rule", choices=("newest", "oldest", "size", "fit"), default="newest",
                    help="which resting order an id-less generated cancel removes (simulator.py; default newest)")
     p.add_argument("--levels", type=int, default=10, help="LOBSTER orderbook levels (default 10)")
     p.add_argument("--inject", action="append", type=parse_injection, default=[], metavar="HH:MM:SS,SIDE,SIZE[,PRICE]",

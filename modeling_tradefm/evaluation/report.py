@@ -20,7 +20,8 @@ with quantities ``series.QUANTITIES``; ``"real"`` is one of the stylized-facts s
 numbers are written as ``null``. A distance that cannot be computed (a side without a sample)
 carries ``"unavailable"``: which source lacks the quantity and why, in words; ``info`` of every
 source holds ``"book"`` (``"orderbook"``: read from a LOBSTER orderbook file; ``"replay"``) and
-``"unavailable"`` (``{quantity: reason}``). The report lists them in a "Not computed" section. Plots use matplotlib's Agg backend with a fixed colour per source
+``"unavailable"`` (``{quantity: reason}``) and ``event_types`` (LOBSTER message rows per type,
+``evaluation.flow``). The report lists them in a "Not computed" section. Plots use matplotlib's Agg backend with a fixed colour per source
 (real black, TradeFM blue, Hawkes orange, zero-intelligence green, others after them).
 """
 
@@ -37,6 +38,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .distances import compare
+from .flow import EVENT_TYPE_NAMES, type_shares
 from .series import QUANTITIES, QUANTITY_UNITS, EvalConfig, SourceQuantities, StreamSeries, source_quantities
 from .stylized_facts import stylized_facts
 
@@ -134,7 +136,8 @@ def evaluate_streams(
         f["info"] = {"streams": sq.streams, "mid": sq.mid_source, "book": sq.info.get("book"),
                      "tick_size": sq.tick_size, "samples": {q: int(len(v)) for q, v in sq.samples.items()},
                      "unavailable": dict(sq.info.get("unavailable", {})),
-                     "warnings": list(sq.info.get("warnings", []))}
+                     "warnings": list(sq.info.get("warnings", [])),
+                     "event_types": sq.info.get("event_types", {})}
         facts[src] = f
     metrics = {"distances": distances, "noise_floor": floor, "stylized_facts": facts}
     return metrics, quantities
@@ -160,7 +163,8 @@ def _plt():
 
 
 _RETURN_PANELS = ("log_return_1s", "log_return_10s", "log_return_60s")
-_FLOW_PANELS = (("inter_arrival", True), ("order_size", True), ("price_depth", False))  # (quantity, log x)
+_FLOW_PANELS = (("inter_arrival", True), ("order_size", True), ("price_depth", False),
+                ("time_to_cancel", True))  # (quantity, log x)
 
 
 def _legend(ax) -> None:
@@ -277,8 +281,11 @@ def _flow_bins(ref: np.ndarray, logx: bool) -> np.ndarray:
 
 
 def _plot_order_flow(plt, quantities: dict[str, SourceQuantities], colours: dict[str, str]):
-    """flow.png: histograms of the inter-arrival time, order size and price depth of the modeled events."""
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    """flow.png: histograms of the inter-arrival time, order size, price depth and time to cancel; message types."""
+    fig, grid = plt.subplots(2, 3, figsize=(15, 8))
+    axes = [*grid[0], grid[1, 0]]
+    _plot_event_types(grid[1, 1], quantities, colours)
+    fig.delaxes(grid[1, 2])
     for ax, (q, logx) in zip(axes, _FLOW_PANELS, strict=True):
         bins = _flow_bins(quantities[REAL].samples[q], logx)
         for n, sq in quantities.items():
@@ -293,6 +300,24 @@ def _plot_order_flow(plt, quantities: dict[str, SourceQuantities], colours: dict
         ax.set_title(f"{q.replace('_', ' ')} ({QUANTITY_UNITS[q]})")
         _legend(ax)
     return fig
+
+
+def _plot_event_types(ax, quantities: dict[str, SourceQuantities], colours: dict[str, str]) -> None:
+    """Bars: the share of each LOBSTER message type (% of rows, log scale), one bar per source and type."""
+    names = [n for n, sq in quantities.items() if sum(sq.info.get("event_types", {}).values())]
+    types = list(EVENT_TYPE_NAMES)
+    width = 0.8 / max(1, len(names))
+    for k, n in enumerate(names):
+        shares = type_shares(quantities[n].info["event_types"])
+        # a share of 0 has no bar on a log axis: put it below the axis floor (no visible bar)
+        ax.bar(np.arange(len(types)) + (k - (len(names) - 1) / 2) * width,
+               [max(100 * shares[t], 1e-3) for t in types], width, color=colours[n], label=n)
+    ax.set_xticks(np.arange(len(types)), [f"{t} {EVENT_TYPE_NAMES[t]}" for t in types], rotation=25, fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylim(1e-2, 100)
+    ax.set_ylabel("% of LOBSTER message rows")
+    ax.set_title("LOBSTER message types")
+    ax.legend(fontsize=7)
 
 
 def write_plots(out_dir: str | os.PathLike, quantities: dict[str, SourceQuantities], metrics: dict,
@@ -357,6 +382,7 @@ def _tables(metrics: dict, config: EvalConfig) -> list[tuple[str, list[str], lis
                        ["quantity", "K-S", f"K-S {pct}% CI", "floor K-S", f"floor {pct}% CI", "W1 (norm.)",
                         f"W1 {pct}% CI", "floor W1", f"floor {pct}% CI", "n real/gen"], rows))
     facts = metrics["stylized_facts"]
+    tables.append(_event_type_table(facts))
     hs = list(config.kurtosis_horizons_s)
     rows = []
     for src, f in facts.items():
@@ -377,6 +403,20 @@ def _tables(metrics: dict, config: EvalConfig) -> list[tuple[str, list[str], lis
     if warned:
         tables.append(("Warnings", ["source", "warning"], warned))
     return tables
+
+
+def _event_type_table(facts: dict) -> tuple[str, list[str], list[list[str]]]:
+    """Share of each LOBSTER message type per source (``info.event_types`` of the stylized facts)."""
+    rows = []
+    for src, f in facts.items():
+        counts = {int(t): int(c) for t, c in (f["info"].get("event_types") or {}).items()}
+        counts = {t: counts.get(t, 0) for t in EVENT_TYPE_NAMES}
+        shares = type_shares(counts)
+        cancels = counts[2] + counts[3]
+        rows.append([src, str(sum(counts.values()))] + [_fmt(100 * shares[t], 2) for t in EVENT_TYPE_NAMES]
+                    + [_fmt(100 * counts[2] / cancels if cancels else None, 2)])
+    return ("LOBSTER message types (% of message rows; partial = type 2 among cancel rows 2 + 3)",
+            ["source", "rows"] + [f"{t} {n}" for t, n in EVENT_TYPE_NAMES.items()] + ["partial % of cancels"], rows)
 
 
 def _md_table(header, rows) -> str:

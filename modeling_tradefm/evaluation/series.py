@@ -50,6 +50,9 @@ sampled record with both sides present).
 inter-arrival time Δt (s) between modeled events (the first event of a stream, whose Δt is 0 by
 construction, is left out), order size (shares of each modeled add/cancel, marketable adds
 included), and price depth δp in **basis points** relative to the EW-VWAP mid.
+
+**Messages** (``evaluation.flow``): the stream as LOBSTER message rows — the share of each
+message type and the time to cancel (s) of every order submitted and cancelled in the stream.
 """
 
 from __future__ import annotations
@@ -65,14 +68,15 @@ import numpy as np
 from ..errors import DataError
 from ..events import F_LAST, F_SNAPSHOT, NS_PER_SECOND, EventTable
 from ..ticks import infer_tick_size  # re-exported: ``evaluation.infer_tick_size``
+from .flow import EVENT_TYPE_NAMES, MessageFlow, message_flow
 
 QUANTITIES = ("log_return_1s", "log_return_10s", "log_return_60s", "spread", "top_depth", "inter_arrival",
-              "order_size", "price_depth")
+              "order_size", "price_depth", "time_to_cancel")
 QUANTITY_UNITS = {"log_return_1s": "log return", "log_return_10s": "log return", "log_return_60s": "log return",
                   "spread": "ticks", "top_depth": "shares", "inter_arrival": "s", "order_size": "shares",
-                  "price_depth": "bps"}
+                  "price_depth": "bps", "time_to_cancel": "s"}
 _BOOK_QUANTITIES = ("spread", "top_depth")
-_FLOW_QUANTITIES = ("inter_arrival", "order_size", "price_depth")
+_FLOW_QUANTITIES = ("inter_arrival", "order_size", "price_depth", "time_to_cancel")
 
 # Why a quantity has no sample (reported in words; see ``unavailable_reasons``).
 WHY_REPLAY_ONE_SIDED = ("the book replayed from the messages never has both sides: a LOBSTER level-N message file "
@@ -143,6 +147,7 @@ class StreamSeries:
         book_source: ``"orderbook"`` (LOBSTER orderbook file), ``"replay"``, or ``None`` (no book).
         no_book: why there is no book (``book_source is None``), in words.
         warning: a replayed book the records do not determine (``TopOfBook.unseen``), in words.
+        messages: the window as LOBSTER message rows (``evaluation.flow.MessageFlow``), or None.
     """
 
     name: str
@@ -164,6 +169,7 @@ class StreamSeries:
     def __post_init__(self) -> None:
         if self.depth is None:
             self.depth = np.full((len(self.ts), 2), np.nan)
+    messages: MessageFlow | None = None
 
     def window(self, start_ns: int, end_ns: int, name: str | None = None) -> StreamSeries:
         """The part of the stream with ``start_ns ≤ ts < end_ns`` (book state carried in by the grid)."""
@@ -172,9 +178,10 @@ class StreamSeries:
         ia = self.inter_arrival[f].copy()
         if len(ia):
             ia[0] = np.nan  # its predecessor is outside the window
+        msgs = None if self.messages is None else self.messages.window(start_ns, end_ns)
         return StreamSeries(name or self.name, self.ts[m], self.mid[m], self.spread[m], self.flow_ts[f], ia,
                             self.order_size[f], self.price_depth[f], self.mid_source, int(start_ns), int(end_ns),
-                            self.depth[m], self.book_source, self.no_book, self.warning)
+                            self.depth[m], self.book_source, self.no_book, self.warning, msgs)
 
     def halves(self) -> tuple[StreamSeries, StreamSeries]:
         """Two disjoint windows with equally many modeled events (split at their median time).
@@ -306,10 +313,12 @@ def stream_series(
                    f"({100 * top.unseen / messages:.1f} % of messages) hit orders the records never showed, so its "
                    "spreads, depth and mid are unreliable (a LOBSTER message file: put its orderbook file beside "
                    "it, same stem _orderbook_N)")
+    end = int(events.ts_recv[-1])
     return StreamSeries(name, events.ts_recv[sample], mid[sample], spread[sample], *flow, mid_source=mid_source,
-                        start_ns=start, end_ns=int(events.ts_recv[-1]), depth=depth[sample],
+                        start_ns=start, end_ns=end, depth=depth[sample],
                         book_source=None if top is None else top.source,
-                        no_book=None if top is not None else (no_book or "no book for this stream"), warning=warning)
+                        no_book=None if top is not None else (no_book or "no book for this stream"), warning=warning,
+                        messages=message_flow(events, prefix).window(start, end + 1))
 
 
 
@@ -354,6 +363,7 @@ class SourceQuantities:
         returns: ``{horizon_s: [per-stream arrays]}`` log returns (segments kept apart for the ACF).
         samples: ``{quantity: float64 array}`` for every name in ``QUANTITIES``.
         streams: number of streams; mid_source: ``"book"``/``"vwap"``; tick_size (1e-9 units).
+        info: ``{"event_types": {LOBSTER message type: rows}}`` over the streams (``evaluation.flow``).
     """
 
     returns: dict[float, list[np.ndarray]]
@@ -388,11 +398,13 @@ def source_quantities(series: list[StreamSeries], config: EvalConfig, tick_size:
         "inter_arrival": cat([s.inter_arrival for s in series]),
         "order_size": cat([s.order_size for s in series]),
         "price_depth": cat([s.price_depth for s in series]),
+        "time_to_cancel": cat([s.messages.time_to_cancel for s in series if s.messages is not None]),
     }
     srcs = sorted({s.mid_source for s in series})
     books = sorted({s.book_source or "none" for s in series})
+    types = {t: sum(s.messages.type_counts()[t] for s in series if s.messages is not None) for t in EVENT_TYPE_NAMES}
     info = {"book": "+".join(books), "unavailable": unavailable_reasons(series, samples),
-            "warnings": [s.warning for s in series if s.warning]}
+            "warnings": [s.warning for s in series if s.warning], "event_types": types}
     return SourceQuantities(returns, samples, len(series), "+".join(srcs), tick_size, info)
 
 
