@@ -120,13 +120,13 @@ def market() -> tuple[EventTable, Simulator]:
 
 
 @pytest.fixture
-def setup():
+def known_market():
     return point_mass_tokenizer(), *market()
 
 
-def test_the_hand_made_market_and_tokenizer_are_what_the_docstring_says(setup):
+def test_the_hand_made_market_and_tokenizer_are_what_the_docstring_says(known_market):
     """The inputs the known answers below are computed from (if these move, the answers must be redone)."""
-    tok, prefix, book = setup
+    tok, prefix, book = known_market
     assert book.vwap_mid() == pytest.approx(MID * 1e9, abs=1e-3) and book.mid() == dollars(10015)
     bids, asks = book.depth(5)
     assert bids.tolist() == [[dollars(10000), 4], [dollars(9990), 2]]
@@ -139,9 +139,9 @@ def test_the_hand_made_market_and_tokenizer_are_what_the_docstring_says(setup):
         0, 1, 0.0005, 8, 0.375)
 
 
-def test_forced_tokens_become_the_hand_computed_orders_book_and_contexts(setup):
+def test_forced_tokens_become_the_hand_computed_orders_book_and_contexts(known_market):
     """Three steps: a passive sell add (6011), a marketable buy, a cancel; every field by hand."""
-    tok, prefix, book = setup
+    tok, prefix, book = known_market
     # step 2: buy add, δp bin 15 (+0.009), volume bin 9 (size 10), Δt bin 0; step 3: cancel ask,
     # δp bin 9 (+0.0025), volume bin 0 (size 1), Δt bin 14 (3 s)
     step2, step3 = int(tok.compose(0, 0, 15, 9, 0)), int(tok.compose(1, 1, 9, 0, 14))
@@ -212,9 +212,9 @@ def test_forced_tokens_become_the_hand_computed_orders_book_and_contexts(setup):
     assert enc["context_ids"][-3:].tolist() == res.contexts.tolist()
 
 
-def test_an_injected_order_is_encoded_from_the_pre_order_mid(setup):
+def test_an_injected_order_is_encoded_from_the_pre_order_mid(known_market):
     """The injected order replaces the forced proposal; its token is re-encoded by hand."""
-    tok, prefix, book = setup
+    tok, prefix, book = known_market
     proposer = TradeFMProposer(ForcedTokenModel([6011]), tok, use_cache=False, tick_size=CENT)
     # due at once (its time is the prefix's last), a limit sell 3 at 100.25: it rests
     order = InjectedOrder(int(prefix.ts_recv[-1]), "sell", 3, price=dollars(10025))
