@@ -27,6 +27,7 @@ ES = ("databento", "glbx-esh4", "esh4-glbx-mdp3-20231225.mbo.csv.zst")
 TICK = 250_000_000  # ES: 0.25 index points
 LOBSTER_UNIT = 100_000  # 1e-9 units per LOBSTER price unit
 N_ROLLOUTS = 3
+WINDOW_S = 20  # the real window; every scripted rollout lasts 6 ms, so it is exported whole
 
 
 class ScriptedOrders(OrderProposer):
@@ -92,7 +93,9 @@ def exported(tmp_path_factory):
         "data": [str(path)], "start": "23:30:00", "tz": "UTC", "prefix_events": len(prefix),
         "session": {"instrument_id": int(session.instrument_id), "symbol": session.symbol, "date": session.date}}))
     root = tmp / "root"
-    assert main(["export-lobbench", "--real", str(path), "--generated", f"Scripted={gen}", "-o", str(root)]) == 0
+    # one real_id per rollout (--all-rollouts), the real window the first WINDOW_S seconds after the prefix
+    assert main(["export-lobbench", "--real", str(path), "--generated", f"Scripted={gen}", "-o", str(root),
+                 "--all-rollouts", "--window-seconds", str(WINDOW_S)]) == 0
     (folder,) = root.glob("*/*/*")
     return folder, prefix, rest, [r.events for r in results]
 
@@ -147,14 +150,16 @@ def test_generated_files_are_the_rollouts(exported):
 def test_real_files_are_the_real_continuation(exported):
     folder, prefix, rest, rollouts = exported
     date = folder.name
-    n = max(len(ev) for ev in rollouts)  # the export's default: as many events as the longest rollout
-    want, want_book = _conversion(rest[:n], prefix, date)
-    assert len(want) > 0
+    t_last = int(utc_ns_to_ny_seconds_ns(date, prefix.ts_recv[-1:])[0])
+    every, every_book = _conversion(rest, prefix, date)
     for k in range(N_ROLLOUTS):
         ids: dict[int, int] = {}
         _same_up_to_renumbering(_files(folder, "cond", k)[0], _conversion(prefix, None, date)[0], ids)
         got, book = _files(folder, "real", k)
-        _same_up_to_renumbering(got, want, ids)
-        np.testing.assert_array_equal(book, want_book)
+        # the continuation's leading rows, up to WINDOW_S after the prefix's last record, and no row of it left out
+        n = len(got)
+        assert n > 10 and got[-1, 0] <= t_last + WINDOW_S * NS_PER_SECOND < every[n, 0]
+        _same_up_to_renumbering(got, every[:n], ids)
+        np.testing.assert_array_equal(book, every_book[:n])
         # and not a rollout: the real continuation's first message is not the scripted bid
         assert not np.array_equal(got[:1, [1, 3, 4]], _files(folder, "gen", k)[0][:1, [1, 3, 4]])
