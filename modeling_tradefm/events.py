@@ -30,8 +30,8 @@ Columns (dtype):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import numpy as np
 
@@ -169,7 +169,7 @@ class EventTable:
 
     def action_counts(self) -> dict[str, int]:
         codes, counts = np.unique(self.action, return_counts=True)
-        return {chr(c): int(n) for c, n in zip(codes, counts)}
+        return {chr(c): int(n) for c, n in zip(codes, counts, strict=True)}
 
     def equals(self, other: EventTable) -> bool:
         return len(self) == len(other) and all(np.array_equal(getattr(self, n), getattr(other, n)) for n in COLUMNS)

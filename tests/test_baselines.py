@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import real_path
 
 from modeling_tradefm.baselines import (
     HawkesParams,
@@ -31,13 +32,11 @@ from modeling_tradefm.baselines.common import (
 )
 from modeling_tradefm.baselines.hawkes import log_likelihood
 from modeling_tradefm.baselines.zero_intelligence import zi_price
-from modeling_tradefm.events import ACTION_ADD, ACTION_CANCEL, SIDE_ASK, SIDE_BID, EventTable
 from modeling_tradefm.errors import DataError
+from modeling_tradefm.events import ACTION_ADD, ACTION_CANCEL, SIDE_ASK, SIDE_BID, EventTable
 from modeling_tradefm.proposer import MARKET_PRICE_BID, OrderBatch
 from modeling_tradefm.registry import load_proposer
 from modeling_tradefm.sampling import rollout_rngs
-
-from conftest import real_path
 
 TICK = 10_000_000  # $0.01 in 1e-9 units
 NOP = NO_PRICE
@@ -256,7 +255,7 @@ def test_extract_orders_rules_and_accounting():
     bid = np.full(n, 100 * TICK)
     ask = np.full(n, 101 * TICK)
     o = extract_orders(ev, touch=(bid, ask), tick_size=TICK)
-    got = list(zip(o.kind.tolist(), o.side.tolist(), (o.price // TICK).tolist(), o.size.tolist()))
+    got = list(zip(o.kind.tolist(), o.side.tolist(), (o.price // TICK).tolist(), o.size.tolist(), strict=True))
     assert got == [
         (KIND_LIMIT, 0, 100, 5), (KIND_LIMIT, 1, 101, 7),
         (KIND_CANCEL, 0, 100, 5), (KIND_LIMIT, 0, 99, 5),
@@ -627,9 +626,9 @@ def test_closed_loop_rate_matches_the_fitted_process():
     """
     import datetime as dt
 
-    from modeling_tradefm.prefix import select_prefix
     from modeling_tradefm.generation_tradefm import rollout
     from modeling_tradefm.io import read_events
+    from modeling_tradefm.prefix import select_prefix
 
     path = real_path("lobster", "AAPL_2012-06-21_34200000_37800000_message_50.csv")
     events = read_events(path)

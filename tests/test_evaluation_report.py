@@ -61,9 +61,9 @@ def test_crossed_book_has_no_mid():
 @pytest.fixture(scope="module")
 def es_generated(tmp_path_factory):
     """A 'perfect generator': the real continuation after a 23:30 UTC prefix, cut into two rollouts."""
-    from modeling_tradefm.prefix import select_prefix
     from modeling_tradefm.features import split_sessions
     from modeling_tradefm.io import read_events, write_mbo_csv
+    from modeling_tradefm.prefix import select_prefix
 
     path = real_path(*ES)
     events = read_events(path, progress=False)

@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from conftest import real_path
+from oracles import EWVWAP
 
 from modeling_tradefm.events import F_LAST, F_SNAPSHOT, NS_PER_SECOND, EventTable
 from modeling_tradefm.features import (
@@ -19,9 +21,6 @@ from modeling_tradefm.features import (
     tier_cuts_from_adv,
     trading_day,
 )
-
-from conftest import real_path
-from oracles import EWVWAP
 
 S = NS_PER_SECOND
 P = 1_000_000_000  # 1.0 in 1e-9 price units
@@ -48,7 +47,7 @@ def _table(rows, instrument_id=1, symbol="X"):
 def _reference_ewvwap(ts_ns, price, size, half_life):
     """Slow, obviously-correct loop over the definition."""
     out, num, den, prev = [], 0.0, 0.0, None
-    for t, p, q in zip(ts_ns, price, size):
+    for t, p, q in zip(ts_ns, price, size, strict=True):
         if prev is not None:
             w = math.pow(0.5, (t - prev) / 1e9 / half_life)
             num, den = w * num, w * den
@@ -86,7 +85,7 @@ def test_ewvwap_matches_slow_reference():
     for hl in (0.5, 10.0, 300.0):
         np.testing.assert_allclose(ewvwap(ts, px, q, hl), _reference_ewvwap(ts, px, q, hl), rtol=1e-12)
     inc = EWVWAP(10.0)
-    np.testing.assert_allclose([inc.update(t, p, s) for t, p, s in zip(ts, px, q)], ewvwap(ts, px, q, 10.0), rtol=1e-12)
+    np.testing.assert_allclose([inc.update(t, p, s) for t, p, s in zip(ts, px, q, strict=True)], ewvwap(ts, px, q, 10.0), rtol=1e-12)
 
 
 def test_features_mid_matches_reference_loop():
@@ -234,7 +233,7 @@ def test_modify_mapping_policies():
         (T0 + 6, "M", "A", 51.0, 2, 6, 7),  # unknown order → add 2
     ]
     (sf,) = build_features(_table(rows))
-    got = list(zip(sf.action.tolist(), (sf.price / P).tolist(), sf.size.tolist()))
+    got = list(zip(sf.action.tolist(), (sf.price / P).tolist(), sf.size.tolist(), strict=True))
     assert got == [(0, 49.0, 10), (1, 49.0, 3), (1, 49.0, 7), (0, 48.5, 7), (1, 48.5, 7), (0, 48.5, 9), (0, 51.0, 2)]
     assert sf.skipped == {"modify_unchanged": 1, "before_first_execution": 1}
     (sf_add,) = build_features(_table(rows), FeatureConfig(modify_policy="add"))
@@ -274,7 +273,7 @@ def test_no_feature_crosses_a_session():
     sessions = split_sessions(allev)
     assert [(s.instrument_id, s.date) for s in sessions] == [(1, "2023-12-25"), (1, "2023-12-26"), (2, "2023-12-25")]
     together = build_features(allev, FeatureConfig(tier_cuts=(100.0, 200.0)))
-    for sf, key in zip(together, [(1, 0), (1, 1), (2, 0)]):
+    for sf, key in zip(together, [(1, 0), (1, 1), (2, 0)], strict=True):
         (alone,) = build_features(days[key], FeatureConfig(tier_cuts=(100.0, 200.0)))
         for name in ("ts_recv", "action", "price", "size", "mid", "price_depth", "price_level", "dt"):
             np.testing.assert_array_equal(getattr(sf, name), getattr(alone, name), err_msg=f"{key} {name}")
@@ -283,8 +282,8 @@ def test_no_feature_crosses_a_session():
     assert together[1].adv == together[0].daily_volume
     assert together[0].adv == together[0].daily_volume and together[2].adv == together[2].daily_volume
     serial = build_features(allev, FeatureConfig(tier_cuts=(100.0, 200.0)), num_threads=1)
-    for a, b in zip(together, serial):  # threads over sessions change nothing
-        assert all(np.array_equal(x, y) for x, y in zip(a.columns().values(), b.columns().values()))
+    for a, b in zip(together, serial, strict=True):  # threads over sessions change nothing
+        assert all(np.array_equal(x, y) for x, y in zip(a.columns().values(), b.columns().values(), strict=True))
     mid = build_features(allev, FeatureConfig(adv_fallback="middle"))
     assert mid[0].tier[0] == 1 and math.isnan(mid[0].adv)
 
@@ -310,7 +309,9 @@ def test_trading_date_rules():
     ]
     with pytest.raises(ValueError):
         FeatureConfig(session_roll_hour=0)
-    with pytest.raises(Exception):
+    from zoneinfo import ZoneInfoNotFoundError
+
+    with pytest.raises(ZoneInfoNotFoundError):
         FeatureConfig(session_timezone="Mars/Olympus")
 
 

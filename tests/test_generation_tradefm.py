@@ -493,7 +493,7 @@ def test_closed_loop_rollout_is_well_formed(prefix):
 def test_cached_rollout_equals_uncached(prefix):
     cached = rollout(tiny_proposer(), prefix, 20, num_rollouts=2, seed=1)
     uncached = rollout(tiny_proposer(use_cache=False), prefix, 20, num_rollouts=2, seed=1)
-    for a, b in zip(cached, uncached):
+    for a, b in zip(cached, uncached, strict=True):
         _same(a, b)
 
 
@@ -543,7 +543,7 @@ def test_sliding_window_past_max_position_embeddings(prefix):
     uncached_p = spy(tiny_proposer(max_pos, use_cache=False))
     uncached = rollout(uncached_p, prefix, 40, num_rollouts=2, seed=3)
     assert max(seen_lengths) == max_pos
-    for a, b in zip(cached, uncached):
+    for a, b in zip(cached, uncached, strict=True):
         _same(a, b)
     with pytest.raises(ValueError):
         tiny_proposer(max_pos, max_context=32)
@@ -574,7 +574,7 @@ def test_generate_cli_tradefm_checkpoint_mbo_and_lobster(tmp_path, prefix):
     import datetime as dt
 
     t_start = int(ev.ts_recv[-300])
-    clock = dt.datetime.fromtimestamp(t_start / 1e9, tz=dt.timezone.utc).strftime("%H:%M:%S.%f")
+    clock = dt.datetime.fromtimestamp(t_start / 1e9, tz=dt.UTC).strftime("%H:%M:%S.%f")
     out = tmp_path / "out"
     common = ["generate", "--model", str(ckpt), "--data", str(data), "--start", clock, "--events", "12",
               "--seed", "5", "--inject", f"{clock},buy,40"]

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from test_generation_tradefm import es_prefix, tiny_proposer  # noqa: E402  (tests/ is on sys.path)
 
 from modeling_tradefm.events import ACTION_ADD, ACTION_CANCEL, ACTION_FILL, ACTION_TRADE, SIDE_ASK, SIDE_BID
 from modeling_tradefm.generation_tradefm import InjectedOrder, rollout
-
-from test_generation_tradefm import es_prefix, tiny_proposer  # noqa: E402  (tests/ is on sys.path)
 
 
 @pytest.fixture(scope="module")

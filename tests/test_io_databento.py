@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import real_path
+
 from modeling_tradefm.errors import DataError
 from modeling_tradefm.events import ACTION_ADD, ACTION_CLEAR, F_SNAPSHOT, UNDEF_PRICE, EventTable
 from modeling_tradefm.io import expand_paths, iter_files, read_events, read_file, write_mbo_csv

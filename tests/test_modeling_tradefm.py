@@ -258,7 +258,7 @@ def test_gradient_checkpointing_same_loss_and_gradients():
     loss_a.backward()
     loss_b.backward()
     torch.testing.assert_close(loss_a, loss_b, rtol=0, atol=0)
-    for (name, pa), (_, pb) in zip(ref.named_parameters(), ckpt.named_parameters()):
+    for (name, pa), (_, pb) in zip(ref.named_parameters(), ckpt.named_parameters(), strict=True):
         torch.testing.assert_close(pa.grad, pb.grad, rtol=1e-6, atol=1e-7, msg=name)
 
 
@@ -320,7 +320,7 @@ def test_llama_parity(attn):
     a = ours(inputs_embeds=embeds, output_hidden_states=True)
     b = llama(inputs_embeds=embeds, output_hidden_states=True)
     torch.testing.assert_close(a.last_hidden_state, b.last_hidden_state, rtol=1e-6, atol=1e-6)
-    for ha, hb in zip(a.hidden_states, b.hidden_states):
+    for ha, hb in zip(a.hidden_states, b.hidden_states, strict=True):
         torch.testing.assert_close(ha, hb, rtol=1e-6, atol=1e-6)
 
 

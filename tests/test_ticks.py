@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import real_path
 
 from modeling_tradefm.events import UNDEF_PRICE, EventTable
 from modeling_tradefm.simulator import Simulator
 from modeling_tradefm.ticks import book_tick_size, infer_tick_size, tick_from_prices
-
-from conftest import real_path
 
 CENT = 10_000_000  # $0.01 in 1e-9 units
 

@@ -155,7 +155,6 @@ def validate(
     row_ids = rows if rows is not None else np.arange(1, n + 1)
     taken = np.zeros(n, dtype=bool)
     skipped: dict[str, int] = {}
-    drop_rows: set[int] | np.ndarray
     for reason, mask, _ in checks:
         hit = mask & ~taken
         if hit.any():

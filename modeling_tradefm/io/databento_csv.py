@@ -210,9 +210,9 @@ def _symbols(table: pa.Table, iid: np.ndarray) -> dict[int, str]:
         ids, first = np.unique(iid, return_index=True)
         idx = sym.indices.to_numpy(zero_copy_only=False)[first]
         values = sym.dictionary.to_pylist()
-        return {int(i): values[j] for i, j in zip(ids, idx)}
+        return {int(i): values[j] for i, j in zip(ids, idx, strict=True)}
     ids, first = np.unique(iid, return_index=True)
-    return {int(i): sym[int(j)].as_py() for i, j in zip(ids, first)}
+    return {int(i): sym[int(j)].as_py() for i, j in zip(ids, first, strict=True)}
 
 
 def _diagnose(path, data: bytes, names: list[str], types: dict, exc: Exception) -> None:
