@@ -470,28 +470,43 @@ def amzn():
     return tok, sf
 
 
-def test_numpy_encode_is_the_numba_kernels_bit_for_bit():
-    """The tokenizer is a Hub file now (numpy only): its binning must be the old numba kernels' exactly."""
-    from modeling_tradefm import _kernels
+def _reference_tokens(action, side, price_depth, log_volume, dt, e_dp, e_v, e_dt, n_a=2, n_s=2):
+    """The composite-token definition, row by row: ``searchsorted(edges, x, "right")`` per field, −1 for invalid rows."""
+    out = np.empty(len(action), dtype=np.int64)
+    for i in range(len(action)):
+        a, s_, x = int(action[i]), int(side[i]), (price_depth[i], log_volume[i], dt[i])
+        if np.isnan(x).any() or dt[i] < 0 or not (0 <= a < n_a and 0 <= s_ < n_s):
+            out[i] = -1
+            continue
+        p, v, d = (int(np.searchsorted(e, xi, side="right")) for e, xi in zip((e_dp, e_v, e_dt), x, strict=True))
+        out[i] = (((a * n_s + s_) * (len(e_dp) + 1) + p) * (len(e_v) + 1) + v) * (len(e_dt) + 1) + d
+    return out
+
+
+def test_numpy_encode_is_the_token_definition_bit_for_bit():
+    """The tokenizer is a Hub file (numpy only): its vectorised binning must give exactly the definition's tokens,
+    including invalid rows (NaN δp, negative Δt, action out of range) and values exactly on an edge."""
     from modeling_tradefm.tokenization_tradefm import _bin_values, _encode_tokens
 
     for parts in (ES_DBN, AMZN1):
         tok, sessions = _calibrated(parts)
         e_dp, e_v, e_dt, e_pl = (tok._arrays[k][0] for k in ("price_depth", "volume", "dt", "price_level"))
-        for sf in sessions:
+        for sf in sessions[:1]:
             cols = [sf.action, sf.side, sf.price_depth.copy(), sf.log_volume.copy(), sf.dt.copy()]
-            # invalid rows too: NaN δp, negative Δt, action out of range, values exactly on an edge
             cols[0] = cols[0].astype(np.int64)
             cols[0][7::89] = 2
             cols[2][::97] = np.nan
             cols[2][3::101] = e_dp[5]
             cols[4][5::103] = -1.0
-            ref = _kernels.encode_tokens(*cols, e_dp, e_v, e_dt, 2, 2)
+            ref = _reference_tokens(*cols, e_dp, e_v, e_dt)
             new = _encode_tokens(*cols, e_dp, e_v, e_dt, 2, 2)
             assert (ref == -1).sum() > 1_000 and np.array_equal(new, ref)
-            np.testing.assert_array_equal(_bin_values(sf.price_level, e_pl), _kernels.bin_values(sf.price_level, e_pl))
-            assert np.array_equal(tok.encode(sf)["input_ids"], _kernels.encode_tokens(
-                sf.action, sf.side, sf.price_depth, sf.log_volume, sf.dt, e_dp, e_v, e_dt, 2, 2))
+            pl = sf.price_level.copy()
+            pl[::50] = np.nan
+            want = np.where(np.isnan(pl), -1, np.searchsorted(e_pl, pl, side="right"))
+            np.testing.assert_array_equal(_bin_values(pl, e_pl), want)
+            assert np.array_equal(tok.encode(sf)["input_ids"], _reference_tokens(
+                sf.action, sf.side, sf.price_depth, sf.log_volume, sf.dt, e_dp, e_v, e_dt))
 
 
 def test_call_and_decode_fields_are_encode_and_decode(amzn):

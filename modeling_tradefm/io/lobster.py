@@ -68,7 +68,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from .. import _kernels
 from ..errors import DataError
 from ..events import (
     ACTION_ADD,
@@ -84,6 +83,7 @@ from ..events import (
     EventTable,
 )
 from ._base import ReadReport, ReadResult, check_on_invalid, decimal_to_int, validate
+from ._lobster_kernels import lobster_messages
 from .paths import check_text, is_zstd, read_bytes
 
 if TYPE_CHECKING:
@@ -456,7 +456,7 @@ def events_to_lobster_messages(
     order's fill) and then a ``C``/``M`` on the resting order that reflects the fill — on CME often
     in a later packet, with another ``sequence``. The writer therefore tracks, per ORDER ID, the
     visible size its rows have left and the fills written but not yet reflected by the venue, and
-    matches the venue's bookkeeping to those fills by order id (``_kernels.take_pending_fills``,
+    matches the venue's bookkeeping to those fills by order id (``_kernels.take_pending_fills``, in ``_lobster_kernels``,
     the rule the feature pass uses), never by sequence. Rules:
 
     * ``A`` → type 1.
@@ -581,7 +581,7 @@ def _messages(events: EventTable, date: str | None, initial):
     order = np.argsort(oid, kind="stable")
     later = np.zeros(len(combined), dtype=bool)
     later[order[:-1][oid[order[1:]] == oid[order[:-1]]]] = True
-    out, at_all = _kernels.lobster_messages(
+    out, at_all = lobster_messages(
         combined.ts_recv, combined.action, combined.side, combined.price, combined.size, oid.view(np.int64),
         combined.sequence, later, *seeds,
     )
