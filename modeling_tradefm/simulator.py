@@ -120,6 +120,8 @@ from typing import Any
 import numpy as np
 
 from . import _book_kernels as K
+from ._match_kernels import submit_order
+from ._reconcile_kernels import apply_events_reconciled, reconcile_row
 from .events import (
     ACTION_ADD,
     ACTION_CANCEL,
@@ -375,7 +377,7 @@ class Simulator:
         room = 4 * (book.shape[1] // 4) + 2
         if not K._has_room_for(self._ords, self._lvls, self._oh, self._lh, self._st, room):
             self._grow(room=room)
-        K.reconcile_row(self._ords, self._lvls, self._oh, self._lh, self._sk, self._ss, self._st, book, 0,
+        reconcile_row(self._ords, self._lvls, self._oh, self._lh, self._sk, self._ss, self._st, book, 0,
                         int(price_multiplier))
         after = self._st[[K.C_RECONCILE_ADDED, K.C_RECONCILE_REMOVED]]
         return {"added": int(after[0] - before[0]), "removed": int(after[1] - before[1])}
@@ -402,7 +404,7 @@ class Simulator:
             if orderbook is None:
                 i = K.apply_events(*state, *cols, i, n, rows_arg, unc_arg, levels, divisor)
             else:
-                i = K.apply_events_reconciled(*state, *cols, seq, i, n, book, LOBSTER_PRICE_DIVISOR, rows_arg,
+                i = apply_events_reconciled(*state, *cols, seq, i, n, book, LOBSTER_PRICE_DIVISOR, rows_arg,
                                               unc_arg, levels, divisor)
             if i < n:
                 self._grow(room=0 if orderbook is None else room)
@@ -438,7 +440,7 @@ class Simulator:
             return SubmitResult(0, "bad_side")
         oid_in = int(np.uint64(order_id).view(np.int64)) if order_id else 0
         while True:
-            void, executed, rest, cancelled, unfilled, last_px, oid = K.submit_order(
+            void, executed, rest, cancelled, unfilled, last_px, oid = submit_order(
                 self._ords, self._lvls, self._oh, self._lh, self._sk, self._ss, self._st, self._vw, self._lg,
                 int(ts_ns), int(action), s, int(price), int(size), int(participant), oid_in,
             )
