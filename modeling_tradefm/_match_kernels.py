@@ -266,29 +266,14 @@ def submit_order(ords, lvls, oh, lh, sk, ss, st, vw, lg, ts, action, side, price
     return V_OK, 0, 0, cancelled, 0, INT64_MAX, last_oid
 
 
-@njit(cache=True)
-def _cancel_by_size(ords, lvls, oh, lh, sk, ss, st, lg, ts, sd_code, target, size, part):
-    """Cancel, WHOLE, the participant's order of the target level whose size is nearest ``size``.
-
-    Ties go to the newest order. Without an identified order of the participant, background flow
-    (participant 0) cancels ``min(size, anonymous volume)`` of the level's anonymous volume.
-    """
+@njit(cache=True, inline="always")
+def _cancel_chosen(ords, lvls, oh, lh, sk, ss, st, lg, ts, sd_code, target, size, part, best, q, first_row):
+    """Take ``q`` off the order a cancel rule chose (``best``); with none, background flow (participant 0)
+    cancels ``min(size, anonymous volume)`` of the level's anonymous volume. Logs, counts, closes the submit."""
     lp = lvls[target, L_PRICE]
-    st[S_SEQ] += 1
-    first_row = st[S_LOGN]
-    best = -1
-    best_gap = INT64_MAX
-    o = lvls[target, L_TAIL]
-    while o >= 0:
-        if ords[o, O_PART] == part:
-            gap = abs(ords[o, O_SIZE] - size)
-            if gap < best_gap:
-                best, best_gap = o, gap
-        o = ords[o, O_PREV]
     cancelled = 0
     last_oid = 0
     if best >= 0:
-        q = ords[best, O_SIZE]
         last_oid = ords[best, O_ID]
         _log(lg, st, ts, A_CANCEL, sd_code, lp, q, last_oid, part)
         _reduce_order(ords, lvls, oh, lh, sk, ss, st, best, q, False)
@@ -307,6 +292,29 @@ def _cancel_by_size(ords, lvls, oh, lh, sk, ss, st, lg, ts, sd_code, target, siz
 
 
 @njit(cache=True)
+def _cancel_by_size(ords, lvls, oh, lh, sk, ss, st, lg, ts, sd_code, target, size, part):
+    """Cancel, WHOLE, the participant's order of the target level whose size is nearest ``size``.
+
+    Ties go to the newest order. Without an identified order of the participant, background flow
+    (participant 0) cancels ``min(size, anonymous volume)`` of the level's anonymous volume.
+    """
+    st[S_SEQ] += 1
+    first_row = st[S_LOGN]
+    best = -1
+    best_gap = INT64_MAX
+    o = lvls[target, L_TAIL]
+    while o >= 0:
+        if ords[o, O_PART] == part:
+            gap = abs(ords[o, O_SIZE] - size)
+            if gap < best_gap:
+                best, best_gap = o, gap
+        o = ords[o, O_PREV]
+    # the chosen order goes whole
+    return _cancel_chosen(ords, lvls, oh, lh, sk, ss, st, lg, ts, sd_code, target, size, part, best,
+                          ords[best, O_SIZE] if best >= 0 else 0, first_row)
+
+
+@njit(cache=True)
 def _cancel_best_fit(ords, lvls, oh, lh, sk, ss, st, lg, ts, sd_code, target, size, part):
     """Cancel, WHOLE, the largest of the participant's orders of the target level that ``size`` covers.
 
@@ -315,7 +323,6 @@ def _cancel_best_fit(ords, lvls, oh, lh, sk, ss, st, lg, ts, sd_code, target, si
     identified order of the participant, background flow (participant 0) cancels
     ``min(size, anonymous volume)`` of the level's anonymous volume.
     """
-    lp = lvls[target, L_PRICE]
     st[S_SEQ] += 1
     first_row = st[S_LOGN]
     best = -1
@@ -331,22 +338,5 @@ def _cancel_best_fit(ords, lvls, oh, lh, sk, ss, st, lg, ts, sd_code, target, si
         o = ords[o, O_PREV]
     if best < 0:
         best = newest
-    cancelled = 0
-    last_oid = 0
-    if best >= 0:
-        q = min(size, ords[best, O_SIZE])
-        last_oid = ords[best, O_ID]
-        _log(lg, st, ts, A_CANCEL, sd_code, lp, q, last_oid, part)
-        _reduce_order(ords, lvls, oh, lh, sk, ss, st, best, q, False)
-        cancelled = q
-    elif part == 0 and lvls[target, L_ANON] > 0:
-        q = min(size, lvls[target, L_ANON])
-        lvls[target, L_ANON] -= q
-        lvls[target, L_TOTAL] -= q
-        _log(lg, st, ts, A_CANCEL, sd_code, lp, q, 0, 0)
-        cancelled = q
-    st[C_CANCELLED_VOL] += cancelled
-    _drop_level_if_empty(lvls, lh, sk, ss, st, target)
-    if st[S_LOGN] > first_row:
-        lg[st[S_LOGN] - 1, G_FLAGS] = F_LAST
-    return V_OK, 0, 0, cancelled, 0, INT64_MAX, last_oid
+    return _cancel_chosen(ords, lvls, oh, lh, sk, ss, st, lg, ts, sd_code, target, size, part, best,
+                          min(size, ords[best, O_SIZE]) if best >= 0 else 0, first_row)

@@ -421,12 +421,7 @@ class TradeFMProposer(OrderProposer):
         tokens = self._sample()
 
         dec = self._decode(tokens)
-        mids = np.empty(n, dtype=np.float64)
-        for i, b in enumerate(books):
-            m = book_reference_mid(b)
-            if m is not None:
-                self._last_mid[i] = m
-            mids[i] = self._last_mid[i]
+        mids = self._reference_mids(books)
         action = np.where(np.asarray(dec["action"]) == 0, ACTION_ADD, ACTION_CANCEL).astype(np.uint8)
         side = np.where(np.asarray(dec["side"]) == 0, SIDE_BID, SIDE_ASK).astype(np.uint8)
         refs = None
@@ -485,12 +480,7 @@ class TradeFMProposer(OrderProposer):
                 dtype=np.int64,
             )
         n = len(books)
-        mid_after = np.empty(n, dtype=np.float64)
-        for i, b in enumerate(books):
-            m = book_reference_mid(b)
-            if m is not None:
-                self._last_mid[i] = m
-            mid_after[i] = self._last_mid[i]
+        mid_after = self._reference_mids(books)
         level = mid_after / self.p_open - 1.0
         ctx = np.empty((n, self._n_ctx), dtype=np.int64)
         ctx[:, 0] = self.tier
@@ -521,6 +511,14 @@ class TradeFMProposer(OrderProposer):
         return np.stack(self._gen_ctx, axis=1) if self._gen_ctx else np.zeros((n, 0, self._n_ctx), np.int64)
 
     # -- internals -----------------------------------------------------------------------------
+    def _reference_mids(self, books: Sequence) -> np.ndarray:
+        """Each book's δp reference mid now (1e-9 units); a book without one keeps its last known mid."""
+        for i, b in enumerate(books):
+            m = book_reference_mid(b)
+            if m is not None:
+                self._last_mid[i] = m
+        return self._last_mid.copy()
+
     def _tokenizer_feature_config(self):
         get = getattr(self.tokenizer, "feature_config", None)
         return _call_or_value(get) if get is not None else None
