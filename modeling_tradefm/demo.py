@@ -5,17 +5,20 @@ Protocol (every choice below is a field of :class:`DemoConfig`, set by ``configs
 
 1. **Ingest** the samples of ``data/samples/`` (Databento MBO CSV of CME ES, LOBSTER AMZN and AAPL)
    and print each file's record accounting.
-2. **Pre-train** a TradeFM model on the ES and AMZN sessions with ``tradefm train`` (the
-   tokenizer is calibrated on them and frozen). The AAPL session is never in pre-training.
+2. **Pre-train** TradeFM on the ES and AMZN sessions with ``tradefm train`` (the tokenizer is
+   calibrated on them and frozen), once per *variant* (``DemoConfig.variants``): by default the
+   book-aware model (spread in ticks and L1 imbalance in the context, ``tokenization_tradefm``'s
+   ``book_fields``), the demo's default, and the paper's features. The AAPL session is never in
+   pre-training.
 3. **Held-out prefix**: the AAPL session (NASDAQ, 2012-06-21 09:30–10:30 New York) up to
    ``start`` (09:45) is the real prefix every generator starts from; what followed it is the real
    flow the rollouts are compared with (``tradefm evaluate --after-prefix``).
 4. **Baselines** (Compound Hawkes, zero-intelligence) are fitted on that prefix: a classical
    model has no way to transfer across instruments, so it gets the instrument's own recent flow —
    the same information TradeFM sees as its conditioning context.
-5. **TradeFM, two ways**: *zero-shot* (the pre-trained model, AAPL only in its context) and
-   *prefix-adapted* (the pre-trained model fine-tuned for ``adapt_steps`` on the prefix — the
-   data the baselines were fitted on, nothing after the rollout start). The held-out session's
+5. **TradeFM, two ways** (each variant): *zero-shot* (the pre-trained model, AAPL only in its
+   context) and *prefix-adapted* (the pre-trained model fine-tuned for ``adapt_steps`` on the
+   prefix — the data the baselines were fitted on, nothing after the rollout start). The held-out session's
    liquidity tier comes from the features' estimator, as for any new instrument: the prefix's
    volume scaled to a full session by the intraday volume profile (``features`` module docstring);
    no tier is pinned.
@@ -24,7 +27,8 @@ Protocol (every choice below is a field of :class:`DemoConfig`, set by ``configs
    floor, stylized facts, plots) into ``report/``.
 
 Every step runs the same code as the public command line; ``commands.sh`` in the output folder
-lists the equivalent commands. The demo uses a GPU when torch sees one (training and rollouts).
+lists the equivalent commands, with paths relative to that folder and the package's shipped files
+under ``$TRADEFM_ROOT``, so ``cd demo_out && bash commands.sh`` re-runs them on any machine. The demo uses a GPU when torch sees one (training and rollouts).
 It needs no clone of the repository: profiles, training configs and samples are package data
 (:mod:`modeling_tradefm.resources`).
 """
@@ -35,6 +39,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import shlex
 import time
 from dataclasses import dataclass, field
@@ -45,7 +50,8 @@ from .resources import load_config_file, resource, resource_root
 from .sampling import SamplingConfig
 
 PROFILES_DIR = resource("configs/demo")
-SOURCES = ("TradeFM", "TradeFM-adapted", "Hawkes", "ZI")
+#: the book-aware tokenizer options (``tradefm train --tokenizer_options``)
+BOOK_AWARE = {"book_fields": ["spread", "imbalance"], "price_reference": "vwap"}
 _SAMPLING = SamplingConfig()  # the package's sampling defaults
 # The demo's steps, in order (``run_demo(stop_after=...)``, ``tradefm demo --stop-after``).
 STEPS = ("ingest", "pretrain", "adapt", "baselines", "rollouts", "evaluate")
@@ -64,7 +70,12 @@ class DemoConfig:
         heldout_file: the held-out session's file; its prefix conditions every generator.
         start, tz: rollout start as wall-clock time in ``tz`` (the prefix ends there).
         train_config: ``tradefm train`` (``run_clm_tradefm.py``) config file for pre-training.
-        train_overrides: extra ``tradefm train`` flags (``{"max_steps": 50}``).
+        train_overrides: extra ``tradefm train`` flags (``{"max_steps": 50}``), for every variant.
+        variants: the TradeFM models pre-trained (and adapted): ``{name: tokenizer options}``
+            (``tradefm train --tokenizer_options``; empty = the paper's features). The first is the
+            demo's default model, in ``model/`` and ``model-adapted/``; another one NAME goes to
+            ``model-NAME/`` and ``model-NAME-adapted/``. Sources ``TradeFM-NAME`` and
+            ``TradeFM-NAME-adapted``.
         adapt_steps: fine-tuning steps on the prefix (0 = no prefix-adapted model).
         adapt_learning_rate: its learning rate.
         rollouts, events: rollouts per generator and events (steps) per rollout.
@@ -86,6 +97,7 @@ class DemoConfig:
     tz: str = "America/New_York"
     train_config: str = "configs/train/demo_cpu.yaml"
     train_overrides: dict = field(default_factory=dict)
+    variants: dict = field(default_factory=lambda: {"book": dict(BOOK_AWARE), "paper": {}})
     adapt_steps: int = 150
     adapt_learning_rate: float = 5e-4
     rollouts: int = 8
@@ -159,21 +171,21 @@ class _Timer:
             print(f"    done in {seconds:.0f} s", flush=True)
 
 
-def _cli(argv: list[str], commands: list[str]) -> None:
-    """Run a ``tradefm`` sub-command in-process (the demo runs exactly the public CLI)."""
+def _cli(argv: list[str], commands: list[list[str]]) -> None:
+    """Run a ``tradefm`` sub-command in-process (the demo runs exactly the public CLI); ``commands`` gets its argv."""
     from .cli import main
 
-    commands.append("tradefm " + shlex.join(argv))
+    commands.append(["tradefm", *argv])
     rc = main(argv)
     if rc:
         raise SystemExit(f"error: demo step `tradefm {argv[0]}` failed (exit status {rc})")
 
 
-def _train(argv: list[str], commands: list[str]) -> dict:
+def _train(argv: list[str], commands: list[list[str]]) -> dict:
     """Run ``tradefm train`` in-process; returns its metrics."""
     from .training import main
 
-    commands.append("tradefm train " + shlex.join(argv))
+    commands.append(["tradefm", "train", *argv])
     return main(argv)
 
 
@@ -217,13 +229,58 @@ def _device_flags(cuda: bool) -> list[str]:
     return ["--use_cpu", "false"] if cuda else ["--use_cpu", "true"]
 
 
-def pretrain_argv(cfg: DemoConfig, model_dir: Path, cuda: bool) -> list[str]:
-    """``tradefm train`` arguments of the pre-training step."""
+def pretrain_argv(cfg: DemoConfig, model_dir: Path, cuda: bool, tokenizer_options: dict | None = None) -> list[str]:
+    """``tradefm train`` arguments of the pre-training step (``tokenizer_options``: a variant's, see ``variants``)."""
     argv = [str(cfg.resolve(cfg.train_config)), "--data", *[str(cfg.resolve(f)) for f in cfg.train_files],
             "--output_dir", str(model_dir), "--log_level", "warning", *_device_flags(cuda)]
+    if tokenizer_options:
+        argv += ["--tokenizer_options", json.dumps(tokenizer_options, separators=(",", ":"))]
     for key, value in cfg.train_overrides.items():
         argv += [f"--{key}", str(value)]
     return argv
+
+
+def variant_dirs(cfg: DemoConfig, out: Path) -> dict[str, tuple[Path, Path]]:
+    """``{variant: (pre-trained folder, adapted folder)}``: the first variant in ``model/``, ``model-adapted/``."""
+    dirs = {}
+    for i, name in enumerate(cfg.variants):
+        stem = "model" if i == 0 else f"model-{name}"
+        dirs[name] = (out / stem, out / f"{stem}-adapted")
+    return dirs
+
+
+def shell_command(argv: list[str], out: Path) -> str:
+    """One line of ``commands.sh``: paths inside ``out`` relative to it, shipped files under ``$TRADEFM_ROOT``.
+
+    The demo passes absolute paths to the commands it runs; written as they are, ``commands.sh``
+    would only run on the machine that wrote it. An argument holding such a path (alone or as
+    ``NAME=PATH``) is rewritten; any other path (a user's own file elsewhere) stays absolute.
+    """
+    bases = [(str(Path(out).resolve()), None), (str(resource_root().resolve()), '"$TRADEFM_ROOT"')]
+    words = []
+    for arg in argv:
+        for base, var in bases:
+            m = re.search(re.escape(base) + r"(?=/|$)", arg)
+            if m is None:
+                continue
+            head, tail = arg[: m.start()], arg[m.end():]
+            if var is None:  # inside the output folder: relative to it
+                words.append(shlex.quote(head + (tail.lstrip("/") or ".")))
+            else:
+                words.append((shlex.quote(head) if head else "") + var + (shlex.quote(tail) if tail else ""))
+            break
+        else:
+            words.append(shlex.quote(arg))
+    return " ".join(words)
+
+
+COMMANDS_HEADER = """#!/usr/bin/env bash
+# The demo's steps as public commands. Paths are relative to this folder; the package's shipped
+# files (configs/, data/samples/) are under $TRADEFM_ROOT (default: where the installed package has them).
+set -e
+cd "$(dirname "$0")"
+TRADEFM_ROOT="${TRADEFM_ROOT:-$(python -c 'from modeling_tradefm.resources import resource_root; print(resource_root())')}"
+"""
 
 
 def adapt_argv(cfg: DemoConfig, model_dir: Path, prefix_file: Path, out_dir: Path, cuda: bool) -> list[str]:
@@ -245,7 +302,7 @@ class _DemoRun:
         self.cfg, self.out, self.cuda = cfg, out, cuda
         self.device = "cuda" if cuda else "cpu"
         self.steps = _Steps(n_steps)
-        self.commands: list[str] = []
+        self.commands: list[list[str]] = []
         self.summary: dict = {}
         self.prefix_file: Path | None = None
         self.model_dirs: dict[str, Path] = {}
@@ -260,20 +317,24 @@ class _DemoRun:
 
     def pretrain(self) -> None:
         cfg = self.cfg
-        with self.steps(f"pre-train TradeFM on {len(cfg.train_files)} sessions (held-out session excluded)"):
-            model_dir = self.out / "model"
-            self.summary["train_metrics"] = _train(pretrain_argv(cfg, model_dir, self.cuda), self.commands)
-            self.model_dirs["TradeFM"] = model_dir
+        names = ", ".join(cfg.variants)
+        with self.steps(f"pre-train TradeFM ({names}) on {len(cfg.train_files)} sessions (held-out session excluded)"):
+            for name, (model_dir, _) in variant_dirs(cfg, self.out).items():
+                opts = cfg.variants[name]
+                print(f"    TradeFM-{name}: {json.dumps(opts) if opts else 'the paper features'}", flush=True)
+                argv = pretrain_argv(cfg, model_dir, self.cuda, cfg.variants[name])
+                self.summary.setdefault("train_metrics", {})[name] = _train(argv, self.commands)
+                self.model_dirs[f"TradeFM-{name}"] = model_dir
 
     def adapt(self) -> None:
         cfg = self.cfg
         if not cfg.adapt_steps:
             return
         with self.steps(f"adapt TradeFM to the prefix ({cfg.adapt_steps} steps; nothing after the rollout start)"):
-            adapted = self.out / "model-adapted"
-            argv = adapt_argv(cfg, self.model_dirs["TradeFM"], self.prefix_file, adapted, self.cuda)
-            self.summary["adapt_metrics"] = _train(argv, self.commands)
-            self.model_dirs["TradeFM-adapted"] = adapted
+            for name, (model_dir, adapted) in variant_dirs(cfg, self.out).items():
+                argv = adapt_argv(cfg, model_dir, self.prefix_file, adapted, self.cuda)
+                self.summary.setdefault("adapt_metrics", {})[name] = _train(argv, self.commands)
+                self.model_dirs[f"TradeFM-{name}-adapted"] = adapted
 
     def fit_baselines(self) -> None:
         with self.steps("fit the Compound Hawkes and zero-intelligence baselines on the prefix"):
@@ -286,7 +347,9 @@ class _DemoRun:
     def roll_out(self) -> None:
         cfg = self.cfg
         with self.steps(f"roll out every generator: {cfg.rollouts} x {cfg.events:,} events from the same prefix"):
-            for name, path in [*self.model_dirs.items(), *self.baselines.items()]:
+            order = [f"TradeFM-{v}{suffix}" for v in cfg.variants for suffix in ("", "-adapted")]
+            models = [(n, self.model_dirs[n]) for n in order if n in self.model_dirs]
+            for name, path in [*models, *self.baselines.items()]:
                 folder = self.out / "rollouts" / name.lower()
                 t0 = time.perf_counter()
                 _cli(self._generate_argv(name, path, folder), self.commands)
@@ -320,7 +383,7 @@ class _DemoRun:
                     "--n-boot", str(cfg.n_boot), "-o", str(report_dir), "--title", title]
             for name, folder in self.rollout_dirs.items():
                 argv += ["--generated", f"{name}={folder}"]
-            self.commands.append("tradefm " + shlex.join(argv))
+            self.commands.append(["tradefm", *argv])
             paths = evaluate_folders([heldout], list(self.rollout_dirs.items()), report_dir,
                                      EvalConfig(n_boot=cfg.n_boot), after_prefix=True, title=title)
             self.metrics = paths["metrics_dict"]
@@ -333,8 +396,8 @@ class _DemoRun:
         if self.metrics is not None:
             summary["table"] = summary_table(self.metrics)
             summary["quality_target"] = quality_verdict(self.metrics)
-        (out / "commands.sh").write_text("#!/usr/bin/env bash\n# The demo's steps as public commands.\nset -e\n"
-                                         + "\n".join(self.commands) + "\n")
+        (out / "commands.sh").write_text(COMMANDS_HEADER + "".join(shell_command(c, out) + "\n"
+                                                                   for c in self.commands))
         (out / "demo.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
         if self.metrics is not None:
             print("\n" + format_table(summary["table"]))
@@ -368,7 +431,7 @@ def run_demo(cfg: DemoConfig, out_dir: str | os.PathLike, stop_after: str | None
         raise ValueError(f"stop_after must be one of {STEPS}, got {stop_after!r}")
     for f in [*cfg.train_files, cfg.heldout_file, cfg.train_config]:
         cfg.resolve(f)  # a missing file fails now, not after minutes of training
-    out = Path(out_dir)
+    out = Path(out_dir).resolve()  # commands.sh names every path inside it relative to it
     out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     steps = [s for s in STEPS[: STEPS.index(stop_after or STEPS[-1]) + 1] if s != "adapt" or cfg.adapt_steps]

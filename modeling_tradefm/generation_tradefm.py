@@ -172,6 +172,7 @@ def rollout(
     books: Sequence | None = None,
     rollout_ids: Sequence[int] | None = None,
     simulator_kwargs: dict | None = None,
+    until_ns: int | None = None,
     progress: bool = False,
 ) -> list[RolloutResult]:
     """Run ``num_rollouts`` closed-loop rollouts of ``n_events`` steps each, in one batch.
@@ -194,6 +195,9 @@ def rollout(
         rollout_ids: global ids of the rollouts (default ``range(num_rollouts)``); rollout ``i`` is
             the same whatever batch it runs in.
         simulator_kwargs: passed to ``Simulator.from_events`` (e.g. ``tick_size``).
+        until_ns: stop after the first step at which every rollout's clock (its last event's time)
+            has reached ``until_ns`` — a rollout compared with a real window of fixed length needs
+            no step past it; ``n_events`` stays the cap. ``None``: run ``n_events`` steps.
         progress: show a tqdm bar over steps.
 
     Returns:
@@ -223,7 +227,11 @@ def rollout(
         from tqdm.auto import tqdm
 
         steps = tqdm(steps, desc=f"rollout x{n}", unit="step")
+    done = 0
     for _ in steps:
+        if until_ns is not None and clock.min() >= until_ns:
+            break
+        done += 1
         batch = proposer.propose(books)
         if len(batch) != n:
             raise ValueError(f"{type(proposer).__name__}.propose returned {len(batch)} rows for {n} rollouts")
@@ -234,7 +242,7 @@ def rollout(
         proposer.observe(applied, books)
 
     meta = {"seed": int(seed), "proposer": getattr(proposer, "name", type(proposer).__name__),
-            "steps": int(n_events), "start_ts_ns": t0}
+            "steps": done, "start_ts_ns": t0}
     return _results(proposer, books, ids, log_start, void_counts, n_injected, clock, meta)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +29,10 @@ def test_profiles_load_and_point_at_real_files(profile):
 
     m, d, t = rc.parse_args(pretrain_argv(cfg, Path("m"), cuda=False) + ["--bf16", "false"])
     assert t.output_dir == "m" and set(d.data) == {str(cfg.resolve(f)) for f in cfg.train_files}
+    # every variant's tokenizer options reach `tradefm train` as they are in the profile
+    for options in cfg.variants.values():
+        m, d, t = rc.parse_args(pretrain_argv(cfg, Path("m"), False, options) + ["--bf16", "false"])
+        assert (d.json_option("tokenizer_options") or {}) == options
     m, d, t = rc.parse_args(adapt_argv(cfg, Path("m"), Path("p.csv"), Path("a"), cuda=False) + ["--bf16", "false"])
     assert m.model_name_or_path == "m" and m.config_overrides is None and not t.load_best_model_at_end
     assert d.data == ["p.csv"] and d.val_mode == "none" and t.max_steps == cfg.adapt_steps
@@ -109,14 +114,51 @@ def test_demo_end_to_end_shrunken(tmp_path):
     summary = run_demo(cfg, tmp_path / "out")
     out = tmp_path / "out"
     m = json.loads((out / "report" / "metrics.json").read_text())
-    assert set(m["distances"]) == {"TradeFM", "TradeFM-adapted", "Hawkes", "ZI"}
-    for name in ("tradefm", "tradefm-adapted", "hawkes", "zi"):
-        meta = json.loads((out / "rollouts" / name / "meta.json").read_text())
+    tradefm = ["TradeFM-book", "TradeFM-book-adapted", "TradeFM-paper", "TradeFM-paper-adapted"]
+    assert list(m["distances"]) == [*tradefm, "Hawkes", "ZI"]
+    for name in [*tradefm, "Hawkes", "ZI"]:
+        meta = json.loads((out / "rollouts" / name.lower() / "meta.json").read_text())
         assert meta["start_ts_ns"] == summary["heldout"]["start_ts_ns"] and len(meta["results"]) == 2
     # every generator started from the prefix file's last event
     assert summary["heldout"]["prefix_events"] == meta["prefix_events"]
     commands = (out / "commands.sh").read_text()
-    assert commands.count("tradefm generate") == 4 and "--after-prefix" in commands
-    assert commands.count("tradefm train") == 2
-    assert (out / "model" / "model.safetensors").is_file() and (out / "model-adapted" / "config.json").is_file()
-    assert len(summary["table"]) == 5 and set(summary["quality_target"]["met"]) == {"TradeFM", "TradeFM-adapted"}
+    assert commands.count("tradefm generate") == 6 and "--after-prefix" in commands
+    assert commands.count("tradefm train") == 4
+    # the default (first) variant is the book-aware model, in model/ and model-adapted/
+    for folder, fields in (("model", ["spread", "imbalance"]), ("model-adapted", ["spread", "imbalance"]),
+                           ("model-paper", []), ("model-paper-adapted", [])):
+        tok = json.loads((out / folder / "config.json").read_text())["tokenizer_config"]
+        assert list(tok.get("book_fields") or []) == fields, folder
+    assert (out / "model" / "model.safetensors").is_file()
+    assert len(summary["table"]) == 7 and set(summary["quality_target"]["met"]) == set(tradefm)
+    _check_commands_run_elsewhere(out, tmp_path / "moved")
+
+
+def _check_commands_run_elsewhere(out, moved):
+    """commands.sh names no path of the machine that wrote it, and its lines re-run in a copy elsewhere."""
+    import shutil
+    import subprocess
+    import sys
+
+    from modeling_tradefm.resources import resource_root
+
+    text = (out / "commands.sh").read_text()
+    assert str(out) not in text and str(resource_root()) not in text
+    assert '--data "$TRADEFM_ROOT"/data/samples/lobster/AAPL_2012-06-21' in text
+    subprocess.run(["bash", "-n", str(out / "commands.sh")], check=True)
+    lines = text.splitlines()
+    header = [ln for ln in lines if not ln.startswith("tradefm ")]
+    fit = next(ln for ln in lines if ln.startswith("tradefm fit-baseline zi"))
+    gen = next(ln for ln in lines if ln.startswith("tradefm generate --model baselines/zi"))
+    # the ZI fit (on the prefix file in data/) and its rollouts (from the shipped AAPL sample), re-run from a
+    # copy of the folder: the same baseline and byte-identical rollout files
+    shutil.copytree(out / "data", moved / "data")
+    shim = f'tradefm() {{ "{sys.executable}" -m modeling_tradefm.cli "$@"; }}'
+    (moved / "rerun.sh").write_text("\n".join([*header, shim, fit, gen]) + "\n")
+    subprocess.run(["bash", str(moved / "rerun.sh")], check=True, cwd="/", capture_output=True)
+    rerun, first = (json.loads((d / "baselines/zi/baseline.json").read_text()) for d in (moved, out))
+    # the provenance names the file as the command line did (relative here, absolute in the demo)
+    assert rerun["fitted_on"].pop("files") == ["data/" + Path(first["fitted_on"].pop("files")[0]).name]
+    assert rerun == first
+    for f in sorted((out / "rollouts/zi").glob("rollout_*.mbo.csv.zst")):
+        assert (moved / "rollouts/zi" / f.name).read_bytes() == f.read_bytes(), f.name
