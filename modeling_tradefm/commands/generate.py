@@ -129,10 +129,22 @@ def add_parser(subparsers) -> None:
                         "scaled to a full session by the intraday volume profile)")
     g.add_argument("--no-cache", action="store_true", help="disable the KV cache (slow; for checks)")
     g.add_argument("--device", default=None, help="torch device, e.g. cuda (default cpu)")
-    g.add_argument("--threads", type=int, default=None,
-                   help="torch CPU threads (default: torch's). Decoding a small model multiplies tiny matrices, "
-                        "where one thread is fastest: 1 gave 6.5x the events/s of 2 on a busy 2-core machine")
+    g.add_argument("--threads", type=_positive_int, default=None,
+                   help="torch CPU threads while decoding (default: 1 for a checkpoint of at most 50M parameters "
+                        "on CPU, such as the demo's, else torch's setting). A small model multiplies tiny "
+                        "matrices, where one thread is fastest: 7-50x the events/s of two threads on a busy "
+                        "2-core machine (benchmarks/bench_threads.py, docs/generation.md)")
     p.set_defaults(func=run)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
 
 
 def _feature_config(args):
@@ -158,7 +170,7 @@ def _proposer_kwargs(args, path: Path, start) -> dict:
         kw = {name: getattr(args, name) for name in args.sampling_flags}
         # a book-aware checkpoint reads the prefix's book context from the venue's orderbook, as in training
         kw.update(use_cache=not args.no_cache, feature_config=_feature_config(args), tier=args.tier, adv=args.adv,
-                  prefix_orderbook=start.orderbook)
+                  prefix_orderbook=start.orderbook, threads=args.threads)
         if args.device:
             kw["device"] = args.device
         return kw
@@ -191,10 +203,6 @@ def run(args) -> int:
         ts = clock_to_ns(clock, int(prefix.ts_recv[0]), args.tz)
         inject.append(InjectedOrder(ts, side, size, None if price is None else int(round(price * 1e9))))
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
     proposer = load_proposer(model_path, **_proposer_kwargs(args, model_path, start))
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
@@ -231,6 +239,8 @@ def run(args) -> int:
         "cancel_rule": args.cancel_rule,
         "sampling": _sampling_meta(proposer, args),
         "context": getattr(proposer, "context_info", None),
+        # torch CPU threads the decoding ran with (None: torch's setting, or a baseline without torch)
+        "threads": getattr(proposer, "threads_used", None),
         "inject": [{"ts_ns": o.ts_ns, "side": chr(o.side), "size": o.size, "price": o.price} for o in inject],
         "results": meta_rollouts,
         "void_total": int(np.sum([sum(r["void_counts"].values()) for r in meta_rollouts])),
