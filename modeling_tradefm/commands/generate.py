@@ -7,9 +7,13 @@
 
 The prefix is the events of the data's FIRST session (first instrument/date, as ``split_sessions``
 orders them; ``--sessions cme`` uses CME trade dates) before the start time. ``--start`` is a
-wall-clock time in ``--tz`` (default UTC; use e.g. ``America/New_York`` for LOBSTER/Nasdaq,
-``America/Chicago`` for CME): the first occurrence of that time at or after the session's first
-event. The model conditions on the prefix's tokens. The simulators start from the book at the
+wall-clock time in ``--tz``; without ``--tz``, LOBSTER files are read on New York time (LOBSTER's
+own clock: ``--start 11:00:00`` is 11:00 in New York) and Databento files on UTC (use e.g.
+``--tz America/Chicago`` for CME's local time). The start is the first occurrence of that time at
+or after the session's first event, and must lie inside the session: a start before its first
+event or after its last is an error naming both times. ``--inject`` times are read in the same
+zone, from the same first event; an injected order timed before the start is due at the first
+step. The model conditions on the prefix's tokens. The simulators start from the book at the
 start (``book.starting_book``): the replay of the prefix, and for a LOBSTER message file with its
 orderbook file beside it (same stem, ``_orderbook_N``) the venue's visible levels at the start
 adopted into it (the rule in ``simulator.py``), so the first generated order meets the real book.
@@ -44,7 +48,7 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ..prefix import clock_to_ns, load_prefix
+from ..prefix import clock_to_ns, default_zone, load_prefix
 from ..prefix import parse_clock as _parse_clock
 
 
@@ -92,8 +96,11 @@ def add_parser(subparsers) -> None:
                    help="TradeFM checkpoint or fitted baseline: a folder or a Hub repo id (org/name)")
     p.add_argument("--revision", default=None, help="Hub branch, tag or commit of a --model repo id (default main)")
     p.add_argument("--data", required=True, nargs="+", help="event file(s) / glob; the first session is used")
-    p.add_argument("--start", required=True, type=parse_clock, help="rollout start HH:MM:SS in --tz")
-    p.add_argument("--tz", default="UTC", help="time zone of --start and --inject times (default UTC)")
+    p.add_argument("--start", required=True, type=parse_clock,
+                   help="rollout start HH:MM:SS in --tz, inside the session's first and last event")
+    p.add_argument("--tz", default=None,
+                   help="time zone of --start and --inject times (default: America/New_York for LOBSTER files, "
+                        "LOBSTER's own clock; UTC for Databento files)")
     p.add_argument("--sessions", choices=("utc", "cme"), default="utc",
                    help="trading-date rule of the sessions: UTC calendar date (default) or CME Globex trade dates "
                         "(America/Chicago, roll at 16:00); also used to featurise the prefix for TradeFM")
@@ -187,9 +194,10 @@ def run(args) -> int:
     if args.events < 0 or args.rollouts < 1:
         raise SystemExit("error: --events must be >= 0 and --rollouts >= 1")
     try:
-        ZoneInfo(args.tz)
+        ZoneInfo(args.tz or "UTC")
     except Exception:
         raise SystemExit(f"error: unknown time zone {args.tz!r}") from None
+    args.tz = args.tz or default_zone(args.data)  # LOBSTER: New York time; meta.json records the zone used
     # before reading the data: a mistyped --model fails at once
     from_hub = not Path(args.model).exists()
     model_path = resolve_folder(args.model, revision=args.revision)
