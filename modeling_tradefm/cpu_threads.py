@@ -10,8 +10,9 @@ parameters, torch's setting for larger ones; an explicit count (``threads=`` of
 ``TradeFMProposer`` / ``load_proposer``, ``tradefm generate --threads``) overrides it.
 
 Measured with ``benchmarks/bench_threads.py`` (``docs/generation.md`` has the figures): on a
-2-core machine shared with other jobs, one thread gave 7-50x the events/s of two for the demo's
-5.2M-parameter model (batches of 1 and 8), and still 2.4-5x for a 125M model. The 125M side of
+2-core machine shared with other jobs, one thread gave 4.5-50x the events/s of two for the demo's
+5.2M-parameter model (batches of 1 and 8, with and without an extra spinning process), and still
+2.4-5.6x for a 125M model. The 125M side of
 the rule (torch's setting) is not a measurement: on an idle many-core machine the larger matrix
 products of the paper's presets are where threads pay, and a busy machine is the caller's to
 know (``--threads 1``).

@@ -35,7 +35,8 @@ Outputs in DIR:
         rollout, the orderbook rows starting from the simulated book at the start.
     ``meta.json``: the run's arguments, the prefix, the starting book (``start_book``: ``source``
         ``"orderbook"`` with the file and row, or ``"replay"``), and per rollout its file(s), event
-        counts by action, void counts by reason and the number of injected orders.
+        counts by action, void counts by reason, the number of injected orders and ``span_s``, the
+        simulated seconds it covers after the start (printed as a range at the end).
 """
 
 from __future__ import annotations
@@ -139,7 +140,7 @@ def add_parser(subparsers) -> None:
     g.add_argument("--threads", type=_positive_int, default=None,
                    help="torch CPU threads while decoding (default: 1 for a checkpoint of at most 50M parameters "
                         "on CPU, such as the demo's, else torch's setting). A small model multiplies tiny "
-                        "matrices, where one thread is fastest: 7-50x the events/s of two threads on a busy "
+                        "matrices, where one thread is fastest: 4.5-50x the events/s of two threads on a busy "
                         "2-core machine (benchmarks/bench_threads.py, docs/generation.md)")
     p.set_defaults(func=run)
 
@@ -231,6 +232,8 @@ def run(args) -> int:
                 "rollout": rid, "files": files, "events": len(res.events), "actions": counts,
                 "void_counts": res.void_counts, "injected": res.meta.get("injected", 0),
                 "end_ts_ns": res.meta.get("end_ts_ns"),
+                # simulated time the rollout covers after the start (what --inject times must fall in)
+                "span_s": None if res.meta.get("end_ts_ns") is None else (int(res.meta["end_ts_ns"]) - start_ns) / 1e9,
             })
     meta = {
         "command": "generate",
@@ -260,6 +263,10 @@ def run(args) -> int:
             print(f"warning: {len(short)} rollout(s) ended before all {len(inject)} injection(s) were due "
                   f"(e.g. rollout {short[0]}: {meta_rollouts[short[0]]['injected']} injected); "
                   "use more --events or earlier times", file=sys.stderr)
+    spans = [r["span_s"] for r in meta_rollouts if r["span_s"] is not None]
+    if spans:
+        print(f"the rollouts cover {min(spans) / 60:.1f}-{max(spans) / 60:.1f} min after the start "
+              f"(mean {np.mean(spans) / 60:.1f}; meta.json: results[].span_s)", file=sys.stderr)
     print(f"wrote {args.rollouts} rollout(s) to {out}", file=sys.stderr)
     return 0
 
