@@ -88,6 +88,9 @@ def test_lobster_start_is_new_york_time_unless_tz_says_otherwise(aapl, aapl_even
     utc = json.loads((tmp_path / "utc" / "meta.json").read_text())
     assert utc["tz"] == "UTC" and utc["start_ts_ns"] == meta["start_ts_ns"]
     assert utc["prefix_events"] == meta["prefix_events"] == int((aapl_events.ts_recv < meta["start_ts_ns"]).sum())
+    # each rollout's simulated span after the start, in seconds
+    assert [r["span_s"] for r in meta["results"]] == [(r["end_ts_ns"] - meta["start_ts_ns"]) / 1e9 for r in meta["results"]]
+    assert meta["results"][0]["span_s"] > 0
     # --inject times are read in the same zone
     assert main([*common, "--start", "09:45:00", "--inject", "09:45:00.5,B,100", "-o", str(tmp_path / "inj")]) == 0
     assert json.loads((tmp_path / "inj" / "meta.json").read_text())["inject"][0]["ts_ns"] == (
@@ -103,3 +106,22 @@ def test_default_zone_and_help(aapl, tmp_path, capsys):
         build_parser().parse_args(["generate", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "(default: America/New_York for LOBSTER files, LOBSTER's own clock; UTC for Databento files)" in help_text
+
+
+def test_fit_baseline_until_fits_on_the_prefix_generate_cuts(aapl, aapl_events, tmp_path, capsys):
+    """``fit-baseline --until 09:45:00`` (New York time for LOBSTER) = the fit on generate's 09:45 prefix."""
+    from modeling_tradefm.baselines.zero_intelligence import fit_zi
+
+    assert main(["fit-baseline", "zi", "--data", str(aapl), "--until", "09:45:00", "-q", "-o", str(tmp_path / "zi")]) == 0
+    assert "23132 events of AAPL 2012-06-21 before 09:45:00 America/New_York" in capsys.readouterr().out
+    fitted = json.loads((tmp_path / "zi" / "baseline.json").read_text())
+    _, prefix, _ = select_prefix(aapl_events, parse_clock("09:45:00"), NY, str(aapl))
+    assert len(prefix) == 23_132
+    expected = fit_zi(prefix, files=[str(aapl)]).to_dict()
+    assert {k: v for k, v in fitted.items() if k != "fit"} == json.loads(json.dumps(
+        {k: v for k, v in expected.items() if k != "fit"}))
+    # the whole hour is a different fit: --until cut it
+    assert main(["fit-baseline", "zi", "--data", str(aapl), "-q", "-o", str(tmp_path / "all")]) == 0
+    assert json.loads((tmp_path / "all" / "baseline.json").read_text())["fitted_on"]["records"] > 23_132
+    assert main(["fit-baseline", "zi", "--data", str(aapl), "--until", "08:00:00", "-o", str(tmp_path / "x")]) == 2
+    assert "is before the first event of session AAPL 2012-06-21" in capsys.readouterr().err
