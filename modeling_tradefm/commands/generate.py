@@ -198,11 +198,11 @@ def run(args) -> int:
         ZoneInfo(args.tz or "UTC")
     except Exception:
         raise SystemExit(f"error: unknown time zone {args.tz!r}") from None
-    args.tz = args.tz or default_zone(args.data)  # LOBSTER: New York time; meta.json records the zone used
     # before reading the data: a mistyped --model fails at once
     from_hub = not Path(args.model).exists()
     model_path = resolve_folder(args.model, revision=args.revision)
     source = ", ".join(args.data)
+    args.tz = args.tz or default_zone(args.data)  # LOBSTER: New York time; meta.json records the zone used
     start = load_prefix(args.data if len(args.data) > 1 else args.data[0], args.start, args.tz,
                         _feature_config(args), source=source)
     session, prefix, start_ns = start.session, start.events, start.start_ns
