@@ -183,6 +183,12 @@ def rollout(
     of its last fill (a market order that walked to P acted as a marketable limit at P, which is
     how executions appear in the training features), or the market sentinel when nothing filled.
 
+    CPU threads are the proposer's: a ``TradeFMProposer`` decodes a small model (at most
+    ``cpu_threads.SMALL_MODEL_PARAMETERS`` parameters, e.g. the demo's) on ONE torch thread on CPU,
+    measured fastest for such models and far faster on a busy machine, and larger ones with
+    torch's setting; ``load_proposer(path, threads=N)`` overrides it. The count holds only while
+    the proposer runs: torch's own setting is the same after ``rollout`` returns as before.
+
     Args:
         proposer: any ``OrderProposer``.
         prefix: real events of one session before the start; the simulators are a replay of it

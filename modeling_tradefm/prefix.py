@@ -58,8 +58,38 @@ def clock_to_ns(clock: dt.time, first_ts_ns: int, tz: str) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
 
 
+#: LOBSTER's own clock: its time stamps are seconds after midnight New York time.
+LOBSTER_ZONE = "America/New_York"
+
+
+def default_zone(paths) -> str:
+    """The zone a start time is read in when none is given: ``LOBSTER_ZONE`` for LOBSTER files, else UTC.
+
+    A LOBSTER file's clock is New York time (its name's T0/T1 and every time stamp), so ``11:00``
+    means 11:00 in New York there; Databento's time stamps are UTC.
+
+    Raises:
+        DataError: LOBSTER and other files together (no one zone is theirs); a path matching nothing.
+    """
+    from .io import expand_paths
+    from .io.paths import detect_format
+
+    files = expand_paths(paths)
+    lobster = [f for f in files if detect_format(f) == "lobster"]
+    if lobster and len(lobster) < len(files):
+        raise DataError(lobster[0], "LOBSTER files (New York time) and Databento files (UTC) together: "
+                                    "give the time zone of the start (--tz)")
+    return LOBSTER_ZONE if lobster else "UTC"
+
+
 def select_prefix(events, start_clock: dt.time, tz: str, source: str, feature_config=None):
     """The first session's events before the start time, and the start (ns UTC).
+
+    The start is :func:`clock_to_ns` of ``start_clock`` from the session's first event: its first
+    occurrence at or after that event. It must fall inside the session: a start before the
+    session's first event would otherwise move silently to the next day, and one after its last
+    event would make the whole session the prefix and start the rollouts where the data ends, not
+    at the requested time.
 
     Args:
         events: an ``EventTable``; its first session (``split_sessions`` order) is used.
@@ -72,7 +102,9 @@ def select_prefix(events, start_clock: dt.time, tz: str, source: str, feature_co
         ``(session, prefix_events, start_ns)``.
 
     Raises:
-        DataError: no session, or no event of the session before the start.
+        DataError: no session; a start before the session's first event, after its last, or at
+            its first (no event before it); the message names the start and the session's first
+            and last event, in ``tz``.
     """
     from .features import split_sessions
 
@@ -81,11 +113,31 @@ def select_prefix(events, start_clock: dt.time, tz: str, source: str, feature_co
         raise DataError(source, "no session (no events) in the data")
     session = sessions[0]
     ev = session.events
-    start_ns = clock_to_ns(start_clock, int(ev.ts_recv[0]), tz)
+    first, last = int(ev.ts_recv[0]), int(ev.ts_recv[-1])
+    start_ns = clock_to_ns(start_clock, first, tz)
+    if start_ns > last:
+        # clock_to_ns moved to the next day exactly when the time on the first event's date is before it
+        rolled = _local(start_ns, tz).date() != _local(first, tz).date()
+        where = "before the first event" if rolled else "after the last event"
+        raise DataError(source, f"start {start_clock} {tz} is {where} of session {session.symbol} {session.date}, "
+                                f"{_session_span(first, last, tz)}")
     n = int((ev.ts_recv < start_ns).sum())
     if n == 0:
-        raise DataError(source, f"no event of session {session.symbol} {session.date} before {start_clock} {tz}")
+        raise DataError(source, f"no event of session {session.symbol} {session.date} before {start_clock} {tz}, "
+                                f"{_session_span(first, last, tz)}")
     return session, ev[:n], start_ns
+
+
+def _session_span(first_ns: int, last_ns: int, tz: str) -> str:
+    """"which runs from <first event> to <last event> <tz>", local times of ``tz`` to the microsecond."""
+    fmt = "%Y-%m-%d %H:%M:%S.%f"
+    return f"which runs from {_local(first_ns, tz).strftime(fmt)} to {_local(last_ns, tz).strftime(fmt)} {tz}"
+
+
+def _local(ns: int, tz: str) -> dt.datetime:
+    """``ns`` (UTC) as a datetime of zone ``tz``, truncated to the microsecond (no float rounding)."""
+    t = dt.datetime.fromtimestamp(ns // 1_000_000_000, tz=dt.UTC).replace(microsecond=ns % 1_000_000_000 // 1000)
+    return t.astimezone(ZoneInfo(tz))
 
 
 @dataclass
@@ -205,4 +257,14 @@ def load_prefix(paths, start_clock: dt.time, tz: str, feature_config=None, *, in
     return Prefix(b.session, prefix, start_ns, b.orderbook, b.orderbook_path)
 
 
-__all__ = ["BookedSession", "Prefix", "clock_to_ns", "load_prefix", "parse_clock", "read_sessions", "select_prefix"]
+__all__ = [
+    "LOBSTER_ZONE",
+    "BookedSession",
+    "Prefix",
+    "clock_to_ns",
+    "default_zone",
+    "load_prefix",
+    "parse_clock",
+    "read_sessions",
+    "select_prefix",
+]

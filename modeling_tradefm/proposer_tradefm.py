@@ -61,6 +61,7 @@ from transformers.utils import GENERATION_CONFIG_NAME
 from . import register_tradefm
 from .book import BookSource
 from .book_context import depth_from_best, own_best_reference, price_from_best, queue_imbalance, spread_in_ticks
+from .cpu_threads import decode_threads, torch_threads
 from .errors import DataError
 from .events import (
     ACTION_ADD,
@@ -159,6 +160,10 @@ class TradeFMProposer(OrderProposer):
         adv: the instrument's average daily volume (shares/contracts): the tier is
             ``features.tier_of_adv(adv)`` under the feature config's cuts (``tier`` wins if both).
         device: where the model runs (default: the model's device).
+        threads: torch CPU threads while decoding (default: ``cpu_threads.decode_threads``' rule —
+            one thread on CPU for a model of at most ``cpu_threads.SMALL_MODEL_PARAMETERS``
+            parameters, torch's setting otherwise). Set only while the proposer's torch code
+            runs; torch's previous count is restored after every call.
         prefix_orderbook: book-aware tokenizers only: the LOBSTER orderbook rows of the prefix's
             message file (``read_file(..., orderbook=True).orderbook``), so the prefix's book
             context comes from the venue's book as in training on that file; default: the prefix
@@ -187,6 +192,7 @@ class TradeFMProposer(OrderProposer):
         tier: int | None = None,
         adv: float | None = None,
         device=None,
+        threads: int | None = None,
         prefix_orderbook: np.ndarray | None = None,
     ):
         self.model = model.eval() if device is None else model.to(device).eval()
@@ -219,6 +225,10 @@ class TradeFMProposer(OrderProposer):
         self._n_ctx = len(tokenizer.context_fields)
         self.device = device if device is not None else next(model.parameters()).device
         self.vocab_size = int(model.config.vocab_size)
+        if threads is not None and int(threads) < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
+        self.threads = threads
+        self._threads: int | None = None  # the count of the current run (decode_threads)
         self._started = False
 
     # -- construction ---------------------------------------------------------------------------
@@ -357,6 +367,7 @@ class TradeFMProposer(OrderProposer):
             seed: the run's seed (streams per ``self.rollout_ids``).
         """
         n = len(self.rollout_ids)
+        self._threads = decode_threads(self.threads, self.model, self.device)
         self._torch_gens, self._np_gens = rollout_generators(seed, self.rollout_ids)
         # the window rule of the steps applied to the prefix: over-long prefixes keep window_keep
         n_prefix = len(ids)
@@ -377,11 +388,12 @@ class TradeFMProposer(OrderProposer):
 
     def _sample(self) -> np.ndarray:
         """Advance over the pending position if any, then draw one token per rollout ([B] int64)."""
-        if self._pending is not None:
-            self._advance()
-        seen = penalised_window(self._win_ids, self.sampling).to(self._logits.device)
-        logits = process_logits(self._logits, seen, self.sampling, self._processors)
-        return sample_tokens(logits, self._torch_gens, greedy=self.sampling.greedy).cpu().numpy()
+        with torch_threads(self._threads):
+            if self._pending is not None:
+                self._advance()
+            seen = penalised_window(self._win_ids, self.sampling).to(self._logits.device)
+            logits = process_logits(self._logits, seen, self.sampling, self._processors)
+            return sample_tokens(logits, self._torch_gens, greedy=self.sampling.greedy).cpu().numpy()
 
     def decode_open_loop(
         self, input_ids: np.ndarray, context_ids: np.ndarray, n_steps: int, num_rollouts: int = 1, seed: int = 0,
@@ -496,6 +508,11 @@ class TradeFMProposer(OrderProposer):
         self._pending = (torch.as_tensor(tokens, dtype=torch.long)[:, None], torch.as_tensor(ctx)[:, None, :])
 
     # -- results -------------------------------------------------------------------------------
+    @property
+    def threads_used(self) -> int | None:
+        """The torch thread count of the current run (after ``start``); ``None``: torch's setting."""
+        return self._threads
+
     def generated_tokens(self) -> np.ndarray | None:
         """int64 [B, steps]: the token of each generated position."""
         if not self._started:
@@ -536,13 +553,14 @@ class TradeFMProposer(OrderProposer):
 
     def _prefill(self, ids, ctx, repeat: int = 1):
         self.n_prefills += 1
-        logits, cache = self._forward(ids, ctx, None, self.use_cache)
-        if repeat > 1:
-            logits = logits.expand(repeat, -1).contiguous()
-            if cache is not None:
-                cache.batch_repeat_interleave(repeat)
-        if cache is not None and self.preallocate:
-            cache = preallocate_cache(cache, self.max_context)
+        with torch_threads(self._threads):
+            logits, cache = self._forward(ids, ctx, None, self.use_cache)
+            if repeat > 1:
+                logits = logits.expand(repeat, -1).contiguous()
+                if cache is not None:
+                    cache.batch_repeat_interleave(repeat)
+            if cache is not None and self.preallocate:
+                cache = preallocate_cache(cache, self.max_context)
         self._cache = cache
         return logits
 

@@ -35,8 +35,9 @@ def load_proposer(
         path: the folder, or a Hub repo id.
         revision, cache_dir, token: for a Hub repo id, as ``huggingface_hub.snapshot_download``.
         **kwargs: passed to the class's ``from_pretrained`` (sampling settings, which override the
-            checkpoint's ``generation_config.json``, ``device``, ... for TradeFM; e.g. ``warmup_s``
-            for Hawkes).
+            checkpoint's ``generation_config.json``, ``device``, ``threads`` (torch CPU threads
+            while decoding; default ``cpu_threads.decode_threads``' rule), ... for TradeFM; e.g.
+            ``warmup_s`` for Hawkes).
 
     Raises:
         FileNotFoundError: the folder holds neither.

@@ -609,14 +609,14 @@ def test_generate_cli_accepts_a_baseline_folder(tmp_path, prefix):
     data = _small_day(tmp_path)
     fit_zi(es_prefix(1500)).save_pretrained(tmp_path / "zi")
     out = tmp_path / "out"
-    assert main(["generate", "--model", str(tmp_path / "zi"), "--data", str(data), "--start", "23:59:59",
+    assert main(["generate", "--model", str(tmp_path / "zi"), "--data", str(data), "--start", "23:00:00.3",
                  "--events", "20", "--rollouts", "2", "--batch-size", "1", "-o", str(out)]) == 0
     meta = json.loads((out / "meta.json").read_text())
     assert meta["proposer"] != "tradefm" and [r["rollout"] for r in meta["results"]] == [0, 1]
     assert (out / "rollout_001.mbo.csv.zst").is_file() and meta["cancel_rule"] == "newest"
     # the cancel rule reaches the simulator: whole-order cancels give a different log
     out2 = tmp_path / "out2"
-    assert main(["generate", "--model", str(tmp_path / "zi"), "--data", str(data), "--start", "23:59:59",
+    assert main(["generate", "--model", str(tmp_path / "zi"), "--data", str(data), "--start", "23:00:00.3",
                  "--events", "20", "--rollouts", "2", "--cancel-rule", "size", "-o", str(out2)]) == 0
     assert json.loads((out2 / "meta.json").read_text())["cancel_rule"] == "size"
     a = (out / "rollout_000.mbo.csv.zst").read_bytes()
@@ -687,8 +687,9 @@ def test_generate_cli_warns_when_rollouts_end_before_an_injection(tmp_path, pref
     fit_zi(es_prefix(1500)).save_pretrained(tmp_path / "zi")
     out = tmp_path / "out"
     capsys.readouterr()
-    # the file's flow starts at 22:00 UTC: 20 ZI events span seconds, the 23:50 order is never due
-    args = ["generate", "--model", str(tmp_path / "zi"), "--data", str(data), "--start", "23:59:59",
+    # the start is just before the file's last event (23:00:00.33 UTC; a later one is an error): 20 ZI events
+    # span seconds, the 23:50 order is never due
+    args = ["generate", "--model", str(tmp_path / "zi"), "--data", str(data), "--start", "23:00:00.3",
             "--events", "20", "--rollouts", "2", "-o", str(out)]
     assert main(args + ["--inject", "23:50:00,B,1"]) == 0
     assert [r["injected"] for r in json.loads((out / "meta.json").read_text())["results"]] == [0, 0]

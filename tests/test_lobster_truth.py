@@ -221,10 +221,11 @@ def test_partial_day_gets_the_tier_of_a_full_day():
         estimate_session_volume,
         tier_of_adv,
     )
+    from modeling_tradefm.io import read_events
 
     pre = load_prefix(amzn(), parse_clock("11:00"), NY)
     (sf,) = build_features(pre.events)
-    (day,) = build_features(load_prefix(amzn(), parse_clock("16:00"), NY).events)
+    (day,) = build_features(read_events(amzn()))  # the whole day (a 16:00 start is after its last event)
     # 240,108 shares by 11:00 is below the 250,000 cut; the full day (810,755) is tier 1
     assert sf.daily_volume == 240_108 and day.tier[0] == 1
     (raw,) = build_features(pre.events, FeatureConfig(adv_fallback="raw"))

@@ -138,3 +138,19 @@ def test_real_lobster_files_have_no_message_beyond_their_depth(oracle):
     assert deep.tolist() == [59, 104, 145, 146, 175, 292, 579]
     assert np.where(ask, (price > before[:, 32]) & (price <= before[:, 36]),
                     (price < before[:, 34]) & (price >= before[:, 38])).all()
+
+
+def test_cli_check_with_the_embedded_compressed_orderbook(tmp_path, capsys):
+    """The README's replay line: the embedded AMZN orderbook is .csv.zst (it was read as plain text and failed)."""
+    from conftest import SAMPLES
+
+    stem = "AMZN_2012-06-21_34200000_57600000_{}_1.csv"
+    embedded = SAMPLES / "lobster" / (stem.format("orderbook") + ".zst")
+    book = read_lobster_book(embedded, 1)
+    assert np.array_equal(book, read_lobster_book(real_path("lobster", stem.format("orderbook"))))
+    assert book.shape == (57_515, 4) and book[0].tolist() == [2239500, 100, 2231800, 100]
+    out = tmp_path / "amzn_book.csv"
+    assert main(["replay", str(SAMPLES / "lobster" / (stem.format("message") + ".zst")), "--lobster-orderbook",
+                 str(embedded), "--levels", "1", "--check", "-o", str(out)]) == 0
+    assert f"check: every determined cell equals {embedded}; 53 of 57515 rows equal" in capsys.readouterr().err
+    assert np.loadtxt(out, delimiter=",", dtype=np.int64, ndmin=2).shape == book.shape

@@ -4,7 +4,10 @@
 Writes ``DIR/baseline.json`` (JSON only), which ``tradefm generate --model DIR`` runs through the same
 simulator as a TradeFM checkpoint, and prints the fitted summary (Hawkes: dimension, spectral radius
 = branching ratio, log-likelihood, AIC, convergence; ZI: rates, window, market-order share).
-``--push-to-hub org/name`` also uploads it (``baseline.json`` and a ``README.md`` card) to that Hub
+``--until HH:MM:SS`` fits on the first session's events before that time only: the prefix that
+``tradefm generate --start HH:MM:SS`` cuts from the same files (same rule, same ``--tz`` default:
+New York time for LOBSTER files, else UTC), so the baseline sees exactly what the rollouts start
+from and nothing after. ``--push-to-hub org/name`` also uploads it (``baseline.json`` and a ``README.md`` card) to that Hub
 repo, which ``tradefm generate --model org/name`` and ``load_proposer("org/name")`` then load.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+from zoneinfo import ZoneInfo
 
 
 def run(args) -> int:
@@ -21,8 +25,21 @@ def run(args) -> int:
 
     files = [str(p) for p in expand_paths(args.data)]
     print(f"reading {len(files)} file(s)", flush=True)
-    events = read_events(files, progress=not args.quiet)
-    print(f"{len(events)} events read; fitting {args.kind}", flush=True)
+    if args.until is None:
+        events = read_events(files, progress=not args.quiet)
+        print(f"{len(events)} events read; fitting {args.kind}", flush=True)
+    else:
+        from ..prefix import default_zone, load_prefix
+
+        tz = args.tz or default_zone(files)
+        try:
+            ZoneInfo(tz)
+        except Exception:
+            raise SystemExit(f"error: unknown time zone {tz!r}") from None
+        pre = load_prefix(files if len(files) > 1 else files[0], args.until, tz)
+        events = pre.events
+        print(f"{len(events)} events of {pre.session.symbol} {pre.session.date} before {args.until} {tz}; "
+              f"fitting {args.kind}", flush=True)
     t0 = time.perf_counter()
     common = dict(modify=args.modify, session_gap_s=args.session_gap, files=files, progress=not args.quiet)
     try:
@@ -55,11 +72,19 @@ def run(args) -> int:
 
 
 def add_parser(subparsers) -> None:
+    from .generate import parse_clock
+
     p = subparsers.add_parser("fit-baseline", help="fit a Compound Hawkes or zero-intelligence baseline",
                               description=__doc__.split("\n\n")[0])
     p.add_argument("kind", choices=["hawkes", "zi"])
     p.add_argument("--data", nargs="+", required=True, help="input files or glob patterns (MBO/LOBSTER)")
     p.add_argument("-o", "--output", required=True, help="output folder (baseline.json)")
+    p.add_argument("--until", type=parse_clock, default=None, metavar="HH:MM:SS",
+                   help="fit on the first session's events before this time only (the prefix generate --start "
+                        "cuts)")
+    p.add_argument("--tz", default=None,
+                   help="time zone of --until (default: America/New_York for LOBSTER files, LOBSTER's own "
+                        "clock; UTC for Databento files)")
     p.add_argument("--decay", default="per_source", choices=["per_source", "shared", "per_pair"],
                    help="Hawkes: how exponential decays are tied (default per_source)")
     p.add_argument("--max-spectral-radius", type=float, default=0.99, help="Hawkes: stationarity cap (default 0.99)")

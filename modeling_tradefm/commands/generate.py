@@ -7,9 +7,13 @@
 
 The prefix is the events of the data's FIRST session (first instrument/date, as ``split_sessions``
 orders them; ``--sessions cme`` uses CME trade dates) before the start time. ``--start`` is a
-wall-clock time in ``--tz`` (default UTC; use e.g. ``America/New_York`` for LOBSTER/Nasdaq,
-``America/Chicago`` for CME): the first occurrence of that time at or after the session's first
-event. The model conditions on the prefix's tokens. The simulators start from the book at the
+wall-clock time in ``--tz``; without ``--tz``, LOBSTER files are read on New York time (LOBSTER's
+own clock: ``--start 11:00:00`` is 11:00 in New York) and Databento files on UTC (use e.g.
+``--tz America/Chicago`` for CME's local time). The start is the first occurrence of that time at
+or after the session's first event, and must lie inside the session: a start before its first
+event or after its last is an error naming both times. ``--inject`` times are read in the same
+zone, from the same first event; an injected order timed before the start is due at the first
+step. The model conditions on the prefix's tokens. The simulators start from the book at the
 start (``book.starting_book``): the replay of the prefix, and for a LOBSTER message file with its
 orderbook file beside it (same stem, ``_orderbook_N``) the venue's visible levels at the start
 adopted into it (the rule in ``simulator.py``), so the first generated order meets the real book.
@@ -31,7 +35,8 @@ Outputs in DIR:
         rollout, the orderbook rows starting from the simulated book at the start.
     ``meta.json``: the run's arguments, the prefix, the starting book (``start_book``: ``source``
         ``"orderbook"`` with the file and row, or ``"replay"``), and per rollout its file(s), event
-        counts by action, void counts by reason and the number of injected orders.
+        counts by action, void counts by reason, the number of injected orders and ``span_s``, the
+        simulated seconds it covers after the start (printed as a range at the end).
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ..prefix import clock_to_ns, load_prefix
+from ..prefix import clock_to_ns, default_zone, load_prefix
 from ..prefix import parse_clock as _parse_clock
 
 
@@ -92,8 +97,11 @@ def add_parser(subparsers) -> None:
                    help="TradeFM checkpoint or fitted baseline: a folder or a Hub repo id (org/name)")
     p.add_argument("--revision", default=None, help="Hub branch, tag or commit of a --model repo id (default main)")
     p.add_argument("--data", required=True, nargs="+", help="event file(s) / glob; the first session is used")
-    p.add_argument("--start", required=True, type=parse_clock, help="rollout start HH:MM:SS in --tz")
-    p.add_argument("--tz", default="UTC", help="time zone of --start and --inject times (default UTC)")
+    p.add_argument("--start", required=True, type=parse_clock,
+                   help="rollout start HH:MM:SS in --tz, inside the session's first and last event")
+    p.add_argument("--tz", default=None,
+                   help="time zone of --start and --inject times (default: America/New_York for LOBSTER files, "
+                        "LOBSTER's own clock; UTC for Databento files)")
     p.add_argument("--sessions", choices=("utc", "cme"), default="utc",
                    help="trading-date rule of the sessions: UTC calendar date (default) or CME Globex trade dates "
                         "(America/Chicago, roll at 16:00); also used to featurise the prefix for TradeFM")
@@ -129,10 +137,22 @@ def add_parser(subparsers) -> None:
                         "scaled to a full session by the intraday volume profile)")
     g.add_argument("--no-cache", action="store_true", help="disable the KV cache (slow; for checks)")
     g.add_argument("--device", default=None, help="torch device, e.g. cuda (default cpu)")
-    g.add_argument("--threads", type=int, default=None,
-                   help="torch CPU threads (default: torch's). Decoding a small model multiplies tiny matrices, "
-                        "where one thread is fastest: 1 gave 6.5x the events/s of 2 on a busy 2-core machine")
+    g.add_argument("--threads", type=_positive_int, default=None,
+                   help="torch CPU threads while decoding (default: 1 for a checkpoint of at most 50M parameters "
+                        "on CPU, such as the demo's, else torch's setting). A small model multiplies tiny "
+                        "matrices, where one thread is fastest: 4.5-50x the events/s of two threads on a busy "
+                        "2-core machine (benchmarks/bench_threads.py, docs/generation.md)")
     p.set_defaults(func=run)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
 
 
 def _feature_config(args):
@@ -158,7 +178,7 @@ def _proposer_kwargs(args, path: Path, start) -> dict:
         kw = {name: getattr(args, name) for name in args.sampling_flags}
         # a book-aware checkpoint reads the prefix's book context from the venue's orderbook, as in training
         kw.update(use_cache=not args.no_cache, feature_config=_feature_config(args), tier=args.tier, adv=args.adv,
-                  prefix_orderbook=start.orderbook)
+                  prefix_orderbook=start.orderbook, threads=args.threads)
         if args.device:
             kw["device"] = args.device
         return kw
@@ -175,13 +195,14 @@ def run(args) -> int:
     if args.events < 0 or args.rollouts < 1:
         raise SystemExit("error: --events must be >= 0 and --rollouts >= 1")
     try:
-        ZoneInfo(args.tz)
+        ZoneInfo(args.tz or "UTC")
     except Exception:
         raise SystemExit(f"error: unknown time zone {args.tz!r}") from None
     # before reading the data: a mistyped --model fails at once
     from_hub = not Path(args.model).exists()
     model_path = resolve_folder(args.model, revision=args.revision)
     source = ", ".join(args.data)
+    args.tz = args.tz or default_zone(args.data)  # LOBSTER: New York time; meta.json records the zone used
     start = load_prefix(args.data if len(args.data) > 1 else args.data[0], args.start, args.tz,
                         _feature_config(args), source=source)
     session, prefix, start_ns = start.session, start.events, start.start_ns
@@ -191,10 +212,6 @@ def run(args) -> int:
         ts = clock_to_ns(clock, int(prefix.ts_recv[0]), args.tz)
         inject.append(InjectedOrder(ts, side, size, None if price is None else int(round(price * 1e9))))
 
-    if args.threads:
-        import torch
-
-        torch.set_num_threads(args.threads)
     proposer = load_proposer(model_path, **_proposer_kwargs(args, model_path, start))
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
@@ -215,6 +232,8 @@ def run(args) -> int:
                 "rollout": rid, "files": files, "events": len(res.events), "actions": counts,
                 "void_counts": res.void_counts, "injected": res.meta.get("injected", 0),
                 "end_ts_ns": res.meta.get("end_ts_ns"),
+                # simulated time the rollout covers after the start (what --inject times must fall in)
+                "span_s": None if res.meta.get("end_ts_ns") is None else (int(res.meta["end_ts_ns"]) - start_ns) / 1e9,
             })
     meta = {
         "command": "generate",
@@ -231,6 +250,8 @@ def run(args) -> int:
         "cancel_rule": args.cancel_rule,
         "sampling": _sampling_meta(proposer, args),
         "context": getattr(proposer, "context_info", None),
+        # torch CPU threads the decoding ran with (None: torch's setting, or a baseline without torch)
+        "threads": getattr(proposer, "threads_used", None),
         "inject": [{"ts_ns": o.ts_ns, "side": chr(o.side), "size": o.size, "price": o.price} for o in inject],
         "results": meta_rollouts,
         "void_total": int(np.sum([sum(r["void_counts"].values()) for r in meta_rollouts])),
@@ -242,6 +263,10 @@ def run(args) -> int:
             print(f"warning: {len(short)} rollout(s) ended before all {len(inject)} injection(s) were due "
                   f"(e.g. rollout {short[0]}: {meta_rollouts[short[0]]['injected']} injected); "
                   "use more --events or earlier times", file=sys.stderr)
+    spans = [r["span_s"] for r in meta_rollouts if r["span_s"] is not None]
+    if spans:
+        print(f"the rollouts cover {min(spans) / 60:.1f}-{max(spans) / 60:.1f} min after the start "
+              f"(mean {np.mean(spans) / 60:.1f}; meta.json: results[].span_s)", file=sys.stderr)
     print(f"wrote {args.rollouts} rollout(s) to {out}", file=sys.stderr)
     return 0
 

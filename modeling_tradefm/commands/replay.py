@@ -88,12 +88,13 @@ def read_messages(path: str | Path) -> tuple[EventTable, int]:
 
 
 def read_lobster_book(path: str | Path, levels: int | None = None) -> np.ndarray:
-    """A LOBSTER orderbook CSV as int64 [n, 4·levels]."""
+    """A LOBSTER orderbook CSV (``.csv`` or ``.csv.zst``) as int64 [n, 4·levels]."""
+    from ..io.lobster import read_lobster_orderbook
+
     path = Path(path)
-    try:
-        book = np.loadtxt(path, delimiter=",", dtype=np.int64, ndmin=2)
-    except ValueError as exc:
-        raise DataError(path, f"not a LOBSTER orderbook CSV of integers: {exc}") from None
+    # the readers' own parser: it decompresses .zst (the embedded samples are compressed) and
+    # reports damaged or non-integer files as DataError
+    book = read_lobster_orderbook(path)
     if book.shape[1] % 4:
         raise DataError(path, f"{book.shape[1]} columns is not 4 per level")
     if levels is not None and book.shape[1] < 4 * levels:
