@@ -310,16 +310,28 @@ def numba_dependencies(root: Path) -> set[str]:
     return {p.relative_to(root).as_posix() for p in seen}
 
 
-def make_copy(src: Path, dst: Path, keep_numba_cache: bool) -> None:
-    """``src`` without ``.git`` (and, unless ``keep_numba_cache``, without numba's cache files) into ``dst``."""
-    def ignore(folder, names):
-        drop = {n for n in names if n in (".git", ".pytest_cache", ".ruff_cache", "demo_out")}
-        if not keep_numba_cache:
-            drop |= {n for n in names if n.endswith((".nbi", ".nbc"))}
-        return drop
+def make_copy(src: Path, dst: Path, numba_cache: Path | None) -> None:
+    """``src`` into ``dst`` without ``.git`` and numba's cache files; then the cache files of ``numba_cache``.
 
-    # copy2 keeps modification times: numba's cache checks them against its index
+    ``numba_cache`` is a folder of cache files laid out like the tree (from the baseline run), or
+    ``None`` for an empty cache. Modification times are kept (``copy2``): numba checks them
+    against its index, so a cache entry is used only for an unchanged source file.
+    """
+    def ignore(folder, names):
+        return {n for n in names if n in (".git", ".pytest_cache", ".ruff_cache", "demo_out")
+                or n.endswith((".nbi", ".nbc"))}
+
     shutil.copytree(src, dst, symlinks=True, ignore=ignore)
+    if numba_cache is not None:
+        shutil.copytree(numba_cache, dst, dirs_exist_ok=True)
+
+
+def harvest_numba_cache(tree: Path, out: Path) -> None:
+    """Copy the numba cache files written under ``tree`` into ``out`` (same relative layout)."""
+    for f in tree.rglob("__pycache__/*.nb[ic]"):
+        target = out / f.relative_to(tree)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f, target)
 
 
 class StaleBreakage(ValueError):
@@ -389,18 +401,26 @@ def run_pytest(root: Path, tests: tuple[str, ...], real_data: str | None, timeou
 
 
 def run_breakage(src: Path, breakage: Breakage | None, tests: tuple[str, ...], real_data: str | None,
-                 timeout: float, numba_deps: set[str]) -> Outcome:
-    """Copy ``src``, apply ``breakage`` (None: the unbroken baseline) and run ``tests``."""
+                 timeout: float, numba_deps: set[str], numba_cache: Path | None) -> Outcome:
+    """Copy ``src``, apply ``breakage`` (None: the unbroken baseline) and run ``tests``.
+
+    The baseline fills ``numba_cache`` with the kernels it compiled. A breakage reuses them only
+    when its file is none of ``numba_deps``: a kernel's cache entry is keyed on its own file, while
+    the kernel freezes the callees and globals of the files it imports.
+    """
     with tempfile.TemporaryDirectory(prefix="tradefm-mutant-") as tmp:
         dst = Path(tmp) / "repo"
-        keep_cache = breakage is None or breakage.file not in numba_deps
-        make_copy(src, dst, keep_cache)
+        reuse = breakage is not None and breakage.file not in numba_deps and numba_cache is not None
+        make_copy(src, dst, numba_cache if reuse else None)
         if breakage is not None:
             path = dst / breakage.file
             path.write_text(check_patterns(dst, breakage))
             for pyc in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
                 pyc.unlink()
-        return run_pytest(dst, tests, real_data, timeout)
+        out = run_pytest(dst, tests, real_data, timeout)
+        if breakage is None and numba_cache is not None:
+            harvest_numba_cache(dst, numba_cache)
+        return out
 
 
 # ---- reporting ---------------------------------------------------------------------------------
@@ -463,11 +483,13 @@ def main(argv=None) -> int:
         return 0
 
     deps = numba_dependencies(ROOT)
+    cache_dir = tempfile.TemporaryDirectory(prefix="tradefm-numba-cache-")
+    numba_cache = None if args.no_baseline else Path(cache_dir.name)
     meta = {"date": _dt.date.today().isoformat(), **git_state(ROOT), "real_data": args.real_data}
     if not args.no_baseline:
         tests = tuple(sorted({t for b in chosen for t in b.tests}))
         print(f"baseline: the unbroken copy on {len(tests)} test file(s)", file=sys.stderr, flush=True)
-        base = run_breakage(ROOT, None, tests, args.real_data, args.timeout, deps)
+        base = run_breakage(ROOT, None, tests, args.real_data, args.timeout, deps, numba_cache)
         print(f"  {base.summary}", file=sys.stderr, flush=True)
         if base.failed:
             print(f"the unbroken tree already fails: {base.failed}", file=sys.stderr)
@@ -476,7 +498,7 @@ def main(argv=None) -> int:
     results = []
     for b in chosen:
         print(f"{b.name} ({b.kind}, {b.file}) ...", file=sys.stderr, flush=True)
-        o = run_breakage(ROOT, b, b.tests, args.real_data, args.timeout, deps)
+        o = run_breakage(ROOT, b, b.tests, args.real_data, args.timeout, deps, numba_cache)
         results.append({"name": b.name, "kind": b.kind, "part": b.part, "file": b.file, "what": b.what,
                         "tests": list(b.tests), "caught": o.caught, "failed": o.failed, "passed": o.passed,
                         "skipped": o.skipped, "seconds": round(o.seconds), "summary": o.summary})
