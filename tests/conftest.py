@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path, PurePosixPath
@@ -93,6 +94,15 @@ def rebuild_embedded(rel: str) -> Path:
     return out
 
 
+def _lobster_pair(rel: str) -> list[str]:
+    """The embedded orderbook of LOBSTER message file ``rel`` (or the message file of an orderbook), if any."""
+    m = re.fullmatch(r"(.*)_(message|orderbook)_(\d+)\.csv", rel)
+    if not m:
+        return []
+    other = f"{m[1]}_{'orderbook' if m[2] == 'message' else 'message'}_{m[3]}.csv"
+    return [other] if other in EMBEDDED else []
+
+
 def real_path(*parts: str) -> Path:
     """A file or folder of the shared real data, else the same content rebuilt from data/samples.
 
@@ -100,7 +110,9 @@ def real_path(*parts: str) -> Path:
     ``real_path("lobster/x.csv")`` name the same file. Without the shared folder, an embedded file
     whose copy has the shared name is returned in place; a compressed copy is decompressed, and a
     folder is assembled, under a session temporary folder laid out like the shared one (holding only
-    the embedded files). Skips the test only when the data is neither shared nor embedded.
+    the embedded files); a LOBSTER message file and its orderbook are decompressed together, so a
+    test that reads one with ``orderbook=True`` does not depend on another test having asked for the
+    other. Skips the test only when the data is neither shared nor embedded.
     """
     rel = PurePosixPath(*parts).as_posix()
     path = REAL_DATA / rel
@@ -108,7 +120,12 @@ def real_path(*parts: str) -> Path:
         return path
     if rel in EMBEDDED:
         src = embedded_source(rel)
-        return src if src.name == PurePosixPath(rel).name else rebuild_embedded(rel)
+        if src.name == PurePosixPath(rel).name:
+            return src
+        # the LOBSTER reader finds an orderbook beside its message file: rebuild the pair together
+        for other in _lobster_pair(rel):
+            rebuild_embedded(other)
+        return rebuild_embedded(rel)
     inside = [k for k in EMBEDDED if PurePosixPath(k).is_relative_to(rel)]
     if not inside:
         pytest.skip(f"{rel} is neither under {REAL_DATA} (set TRADEFM_REAL_DATA to the shared data/real) "

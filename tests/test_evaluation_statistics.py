@@ -188,3 +188,17 @@ def test_stylized_facts_bundle():
     assert out["acf_horizon_s"] == 1.0 and len(out["acf_returns"]) == 20
     assert out["kurtosis"][1.0] > out["kurtosis"][10.0]
     assert out["returns"][1.0]["n"] == 5000
+
+
+def test_stylized_facts_acf_panels_are_of_returns_and_of_absolute_returns():
+    """Random signs with a volatility that switches between 1 and 10 every 100 returns: the returns have
+    no autocorrelation, their absolute values (the volatility itself) almost full autocorrelation."""
+    rng = np.random.default_rng(3)
+    sigma = np.repeat(rng.choice([1.0, 10.0], size=60), 100)
+    r = sigma * rng.choice([-1.0, 1.0], size=len(sigma))
+    out = stylized_facts({1.0: [r[:3000], r[3000:]]}, max_lag=5)
+    assert out["acf_returns"] == acf([r[:3000], r[3000:]], 5).tolist()
+    assert out["acf_abs_returns"] == acf([np.abs(r[:3000]), np.abs(r[3000:])], 5).tolist()
+    assert max(abs(x) for x in out["acf_returns"]) < 4 / np.sqrt(len(r))
+    # |r| = sigma: at lag k only the pairs straddling one of the ~30 switches differ
+    assert min(out["acf_abs_returns"]) > 0.9

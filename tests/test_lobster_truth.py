@@ -69,6 +69,21 @@ def test_reconcile_rule_known_answer():
         sim.reconcile([1010000, 30, 1000000, 250, 1020000, 10, 1000000, 40])
 
 
+
+def test_reconcile_keeps_an_order_that_exactly_fills_what_is_left_of_the_row():
+    """Orders 100 + 200 + 50 at a bid the row shows as 300: the 200 fills the room left after the 100
+    exactly, so it keeps its id and place; only the 50 behind it goes, and nothing synthetic is added."""
+    ns = 10**9
+    rows = [(0, ACTION_ADD, SIDE_BID, 100, 100, 1), (1, ACTION_ADD, SIDE_BID, 100, 200, 2),
+            (2, ACTION_ADD, SIDE_BID, 100, 50, 3), (3, ACTION_ADD, SIDE_ASK, 101, 30, 4)]
+    t, a, s, p, q, o = map(np.array, zip(*rows, strict=True))
+    ev = EventTable.from_columns(ts_recv=t * ns, action=a, side=s, price=p * 10**9, size=q, order_id=o,
+                                 flags=np.full(len(t), F_LAST), instrument_id=np.ones(len(t)))
+    sim = Simulator.from_events(ev)
+    assert sim.reconcile([1010000, 30, 1000000, 300]) == {"added": 0, "removed": 50}
+    anon, queue = sim.level_queue("B", 100 * 10**9)
+    assert anon == 0 and queue[:, :2].tolist() == [[1, 100], [2, 200]]  # (id, size) front to back
+
 def test_reconciled_replay_is_the_venues_book_after_every_message():
     """AMZN level 1 (57,515 messages) and the AAPL level-10 head, replayed from an EMPTY book: every
     cell of every row equals the orderbook file (a plain replay gets 53 AMZN rows right)."""
