@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -155,7 +156,10 @@ def _check_commands_run_elsewhere(out, moved):
     shutil.copytree(out / "data", moved / "data")
     shim = f'tradefm() {{ "{sys.executable}" -m modeling_tradefm.cli "$@"; }}'
     (moved / "rerun.sh").write_text("\n".join([*header, shim, fit, gen]) + "\n")
-    subprocess.run(["bash", str(moved / "rerun.sh")], check=True, cwd="/", capture_output=True)
+    # the checkout under test, not whichever copy of the package an editable install points at
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    subprocess.run(["bash", str(moved / "rerun.sh")], check=True, cwd="/", capture_output=True, env=env)
     rerun, first = (json.loads((d / "baselines/zi/baseline.json").read_text()) for d in (moved, out))
     # the provenance names the file as the command line did (relative here, absolute in the demo)
     assert rerun["fitted_on"].pop("files") == ["data/" + Path(first["fitted_on"].pop("files")[0]).name]
