@@ -58,6 +58,27 @@ def test_verdicts_known_answers(bq):
     assert row["order_size"]["within_2x"] is True and row["price_depth"]["within_2x"] is False and not row["met"]
 
 
+def test_summary_table_known_answers(bq):
+    import quality_tables as qt  # importable once bench_quality is (it puts benchmarks/ on the path)
+
+    res = _result(0.1, 0.15)
+    res["sources"]["TradeFM-book"]["1"] = {**res["sources"]["TradeFM-book"]["0"], "log_return_10s": _d(0.3),
+                                           "spread": _d(float("nan"))}
+    for q in ("inter_arrival",):
+        for reps in res["sources"].values():
+            for d in reps.values():
+                d[q] = _d(0.2)
+        res["floor"][q] = _d(0.05)
+    rows = {tuple(c.strip() for c in line.strip("|").split("|")[:2]): line for line in qt.summary_table({"X": res})[2:]}
+    book = [c.strip() for c in rows[("X", "TradeFM-book")].strip("|").split("|")]
+    # 10 s: mean of 0.1 and 0.3 with its range; spread: the NaN replicate is left out and said, not averaged as 0
+    assert book[2:4] == ["0.200 (0.100–0.300)", "0.150, 1 of 2 replicates"]
+    zi = [c.strip() for c in rows[("X", "ZI")].strip("|").split("|")]
+    assert zi[2:5] == ["0.200", "0.300", "0.200"]
+    floor = [c.strip() for c in rows[("X", "*noise floor*")].strip("|").split("|")]
+    assert floor[2:7] == ["0.100", "0.100", "0.050", "0.060", "0.100"]
+
+
 def test_rollout_until_ns_stops_once_every_rollout_passed_it(bq):
     """``until_ns`` cuts the run at the first step past the time, and what ran is what an uncut run did."""
     from modeling_tradefm.baselines import fit_zi
