@@ -438,7 +438,9 @@ def markdown(results: list[dict], meta: dict) -> str:
              f", default pytest options, embedded data{'' if not meta['real_data'] else ' + ' + meta['real_data']}.",
              "", "| breakage | kind | part | what it breaks | caught by | |", "|---|---|---|---|---|---|"]
     for r in results:
-        short = [t.split("/")[-1] for t in r["failed"]]
+        # the test file without its folder; a parametrised id may itself hold a path
+        short = [f"{t.split('::', 1)[0].rsplit('/', 1)[-1]}::{t.split('::', 1)[1]}" if "::" in t else t
+                 for t in r["failed"]]
         shown = "<br>".join(f"`{t}`" for t in short[:3]) + (f"<br>(+{len(short) - 3} more)" if len(short) > 3 else "")
         lines.append(f"| `{r['name']}` | {r['kind']} | {r['part']} | {r['what']} | {shown or '—'} | "
                      f"{'caught' if r['caught'] else '**NOT CAUGHT**'} |")

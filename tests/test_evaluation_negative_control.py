@@ -57,6 +57,22 @@ def test_order_size_distances_by_hand():
     assert gen["ks_ci"][0] <= 0.25 + 1e-12 and gen["ks_ci"][1] > 0
 
 
+def test_a_sources_interval_does_not_depend_on_the_other_sources():
+    """Bootstrap seeds follow (source, quantity) names, not positions: adding a source moves nothing else."""
+    rng = np.random.default_rng(3)
+    real = [_series("real", rng.integers(1, 50, 200))]
+    gen = _series("gen", rng.integers(1, 60, 200))
+    other = _series("other", rng.integers(1, 40, 200))
+    alone, _ = evaluate_streams(real, {"gen": [gen]}, CONFIG, progress=False)
+    both, _ = evaluate_streams(real, {"other": [other], "gen": [gen]}, CONFIG, progress=False)
+    assert both["distances"]["gen"]["order_size"] == alone["distances"]["gen"]["order_size"]
+    assert both["noise_floor"]["order_size"] == alone["noise_floor"]["order_size"]
+    # and the seeds do differ between sources: the same samples under another name resample differently
+    renamed, _ = evaluate_streams(real, {"gen2": [gen]}, CONFIG, progress=False)
+    assert renamed["distances"]["gen2"]["order_size"]["ks"] == alone["distances"]["gen"]["order_size"]["ks"]
+    assert renamed["distances"]["gen2"]["order_size"]["ks_ci"] != alone["distances"]["gen"]["order_size"]["ks_ci"]
+
+
 @pytest.fixture(scope="module")
 def aapl_folders(tmp_path_factory):
     """The AAPL continuation after 10:20 New York (~12k records), as `tradefm generate` folders.

@@ -32,6 +32,7 @@ import html
 import json
 import math
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -113,9 +114,10 @@ def evaluate_streams(
     jobs = [("__floor__", q) for q in QUANTITIES] + [(src, q) for src in generated for q in QUANTITIES]
     distances: dict[str, dict] = {src: {} for src in generated}
     floor: dict[str, dict] = {}
-    for i, (src, q) in enumerate(tqdm(jobs, desc="distances", unit="pair", disable=not progress)):
-        # Each pair gets its own seed so that intervals do not share resampling noise.
-        seed = config.seed + 2 * i
+    for src, q in tqdm(jobs, desc="distances", unit="pair", disable=not progress):
+        # Each pair gets its own seed so that intervals do not share resampling noise, and a seed of its
+        # own names so that a source's interval does not move when another source is added or dropped.
+        seed = (config.seed + zlib.crc32(f"{src}/{q}".encode())) % 2**32
         if src == "__floor__":
             floor[q] = compare(first.samples[q], second.samples[q], config.n_boot, config.alpha, seed)
             why = _why_missing([("real (first half)", first), ("real (second half)", second)], q)
