@@ -2,8 +2,9 @@
 """``tradefm demo [-o DIR] [--profile quick|long|gpu | --config FILE] [--stop-after STEP]``: the whole
 pipeline on the embedded real samples — ingest, pre-train, adapt, fit baselines, roll out, evaluate, report.
 
-Profiles (``configs/demo/``, shipped with the package): ``quick`` (default; about 5 minutes on 2 CPU
-cores), ``long`` (about 25 minutes on 2 CPU cores) and ``gpu``. A ``--config`` file has the same
+Profiles (``configs/demo/``, shipped with the package): ``quick`` (default; about 8 minutes on 2 CPU
+cores), ``long`` (about 25 minutes on 2 CPU cores when it trained one model; it now trains two and has
+not been re-timed) and ``gpu``. A ``--config`` file has the same
 fields; its relative paths are looked up in the current folder, then among the shipped files.
 See ``modeling_tradefm/demo.py`` for the protocol.
 """
